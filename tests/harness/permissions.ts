@@ -37,4 +37,10 @@ export function requires(test: RequiredTest): void {
 }
 
 /** Permissions every suite that spawns servers on loopback needs. */
-export const SERVICE_PERMISSIONS: readonly PermissionName[] = ["net", "run", "read", "write", "env"];
+export const SERVICE_PERMISSIONS: readonly PermissionName[] = [
+  "net",
+  "run",
+  "read",
+  "write",
+  "env",
+];
