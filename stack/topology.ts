@@ -1,0 +1,179 @@
+/**
+ * What `deno task up` runs, as data: one `ServiceSpec` per process, grouped by
+ * region, with dependencies and readiness probes. Later parts of the system
+ * (the engine per region, publishers, collector, health monitor, latency
+ * bridges, a demo miner) are added here as more specs.
+ */
+
+import { NATS_STOP_SIGNAL, natsCommand, natsReady } from "./supervisor/native/nats.ts";
+import { REDIS_STOP_SIGNAL, redisCommand, redisReady } from "./supervisor/native/redis.ts";
+import {
+  ensureDatabase,
+  initPostgres,
+  POSTGRES_STOP_SIGNAL,
+  postgresCommand,
+  type PostgresLayout,
+  postgresReady,
+  postgresUrl,
+} from "./supervisor/native/postgres.ts";
+import {
+  bitcoinCommand,
+  type BitcoinImpl,
+  type BitcoinLayout,
+  bitcoinReady,
+} from "./supervisor/native/bitcoin.ts";
+import { canEnter, type OsUser } from "./supervisor/run_as.ts";
+import type { ServiceSpec } from "./supervisor/types.ts";
+import { portKey, portOf, type PortPlan } from "./topology_ports.ts";
+import type { Region } from "./topology_regions.ts";
+
+export interface StackConfig {
+  /** The repository checkout (for scripts such as stack/regtest/main.ts). */
+  repoRoot: string;
+  /** Every service's data lives in a subdirectory; logs in `<stackDir>/logs`. */
+  stackDir: string;
+  regions: readonly Region[];
+  ports: PortPlan;
+  rpcUser: string;
+  rpcPassword: string;
+  /** The regtest node implementation; null starts no nodes (and says so). */
+  bitcoin: BitcoinImpl | null;
+  /** OS user for PostgreSQL (`postgres` when root), null for ourselves. */
+  postgresOsUser: OsUser | null;
+  /** The database the collector writes. */
+  database: string;
+}
+
+export interface Topology {
+  services: ServiceSpec[];
+  /** Things worth telling the operator (a skipped service, a moved data dir). */
+  notes: string[];
+}
+
+export function bitcoinServiceName(region: Region): string {
+  return `bitcoind-${region.name}`;
+}
+
+function natsService(config: StackConfig): ServiceSpec {
+  const layout = {
+    storeDir: `${config.stackDir}/nats`,
+    port: portOf(config.ports, "nats"),
+    monitorPort: portOf(config.ports, "nats_monitor"),
+    serverName: "tbg-hub",
+  };
+  return {
+    name: "nats",
+    region: "global",
+    dependsOn: [],
+    endpoint: `nats://127.0.0.1:${layout.port} (monitor :${layout.monitorPort})`,
+    ports: [layout.port, layout.monitorPort],
+    prepare: () => Deno.mkdir(layout.storeDir, { recursive: true }),
+    command: () => natsCommand(layout),
+    ready: natsReady(layout),
+    stopSignal: NATS_STOP_SIGNAL,
+  };
+}
+
+function redisService(config: StackConfig): ServiceSpec {
+  const layout = { dir: `${config.stackDir}/redis`, port: portOf(config.ports, "redis") };
+  return {
+    name: "redis",
+    region: "global",
+    dependsOn: [],
+    endpoint: `redis://127.0.0.1:${layout.port}`,
+    ports: [layout.port],
+    prepare: () => Deno.mkdir(layout.dir, { recursive: true }),
+    command: () => redisCommand(layout),
+    ready: redisReady(layout),
+    stopSignal: REDIS_STOP_SIGNAL,
+  };
+}
+
+/**
+ * PostgreSQL's directory: `<stackDir>/postgres`, unless we are root and the
+ * `postgres` OS user cannot reach it (a checkout under /root): then a
+ * directory under /var/tmp named after the stack dir, reported in the notes.
+ */
+async function postgresRoot(config: StackConfig, notes: string[]): Promise<string> {
+  const preferred = `${config.stackDir}/postgres`;
+  await Deno.mkdir(config.stackDir, { recursive: true });
+  if (await canEnter(config.stackDir, config.postgresOsUser)) return preferred;
+  const tag = config.stackDir.replace(/[^A-Za-z0-9]+/g, "_").slice(-60);
+  const moved = `/var/tmp/tbg-stack${tag}/postgres`;
+  notes.push(
+    `postgres: the "postgres" OS user cannot enter ${config.stackDir}; its data lives in ${moved}`,
+  );
+  return moved;
+}
+
+async function postgresService(config: StackConfig, notes: string[]): Promise<ServiceSpec> {
+  const root = await postgresRoot(config, notes);
+  const layout: PostgresLayout = {
+    dataDir: `${root}/data`,
+    // Unix socket paths are limited to ~107 bytes; fall back to /tmp for deep checkouts.
+    socketDir: root.length < 70 ? `${root}/run` : Deno.makeTempDirSync({ prefix: "tbg-pg-" }),
+    port: portOf(config.ports, "postgres"),
+    user: "tbg",
+    osUser: config.postgresOsUser,
+  };
+  return {
+    name: "postgres",
+    region: "global",
+    dependsOn: [],
+    endpoint: postgresUrl(layout, config.database),
+    ports: [layout.port],
+    prepare: () => initPostgres(layout),
+    command: () => postgresCommand(layout),
+    ready: postgresReady(layout),
+    readyTimeoutMs: 60_000,
+    afterReady: () => ensureDatabase(layout, config.database),
+    stopSignal: POSTGRES_STOP_SIGNAL,
+    processGroup: true,
+  };
+}
+
+function bitcoinService(config: StackConfig, impl: BitcoinImpl, region: Region): ServiceSpec {
+  const primary = config.regions.find((r) => r.role === "primary")!;
+  const layout: BitcoinLayout = {
+    dataDir: `${config.stackDir}/${bitcoinServiceName(region)}`,
+    rpcPort: portOf(config.ports, portKey(region, "bitcoin_rpc")),
+    p2pPort: portOf(config.ports, portKey(region, "bitcoin_p2p")),
+    rpcUser: config.rpcUser,
+    rpcPassword: config.rpcPassword,
+    // Relays peer with the primary's node (through a latency bridge in a later issue).
+    addNodes: region === primary ? [] : [portOf(config.ports, portKey(primary, "bitcoin_p2p"))],
+  };
+  return {
+    name: bitcoinServiceName(region),
+    region: region.name,
+    dependsOn: region === primary ? [] : [bitcoinServiceName(primary)],
+    endpoint: `http://127.0.0.1:${layout.rpcPort} (p2p :${layout.p2pPort})`,
+    ports: [layout.rpcPort, layout.p2pPort],
+    prepare: () => Deno.mkdir(layout.dataDir, { recursive: true }),
+    command: () => bitcoinCommand(impl, layout),
+    ready: bitcoinReady(layout),
+    readyTimeoutMs: 60_000,
+  };
+}
+
+/** The services of the stack for `config`, in declaration order. */
+export async function buildTopology(config: StackConfig): Promise<Topology> {
+  const notes: string[] = [];
+  const services: ServiceSpec[] = [
+    natsService(config),
+    redisService(config),
+    await postgresService(config, notes),
+  ];
+  if (config.bitcoin) {
+    const impl = config.bitcoin;
+    const label = impl.kind === "bitcoind" ? impl.path : impl.script;
+    notes.push(`bitcoin: regtest nodes run ${label}`);
+    for (const region of config.regions) services.push(bitcoinService(config, impl, region));
+  } else {
+    notes.push(
+      "bitcoin: no regtest node found (stack/regtest/main.ts, env BITCOIND or bitcoind on PATH); " +
+        "starting without one",
+    );
+  }
+  return { services, notes };
+}

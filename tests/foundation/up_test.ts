@@ -1,0 +1,134 @@
+/**
+ * `deno task up` end to end: the real supervisor with the real topology in a
+ * temp data dir on free ports. `--once` starts everything, prints the table
+ * and exits 0 after a clean stop; a long-running stack restarts a killed child
+ * and stops everything on SIGTERM.
+ */
+
+import assert from "node:assert/strict";
+import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
+import { waitFor } from "../harness/ports.ts";
+import { redisPong } from "../../stack/supervisor/readiness.ts";
+import type { ServiceStatus } from "../../stack/supervisor/supervisor.ts";
+
+const UP = new URL("../../stack/up.ts", import.meta.url).pathname;
+
+interface UpRun {
+  child: Deno.ChildProcess;
+  output: () => string;
+  /** Exit code, once stdout and stderr are drained. */
+  exited: Promise<number>;
+  stackDir: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+async function startUp(args: string[]): Promise<UpRun> {
+  const stackDir = await Deno.makeTempDir({ prefix: "tbg-up-" });
+  // As root, PostgreSQL runs as the postgres OS user, which must enter this dir.
+  await Deno.chmod(stackDir, 0o755);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-net", UP, ...args],
+    env: { TBG_STACK_DIR: stackDir, TBG_STACK_PORT_BASE: "0", NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const drain = (stream: ReadableStream<Uint8Array>) =>
+    stream.pipeTo(new WritableStream({ write: (chunk) => void (text += decoder.decode(chunk)) }));
+  const pipes = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const exited = child.status.then(async (status) => {
+    await pipes.catch(() => {});
+    return status.code;
+  });
+  return { child, output: () => text, exited, stackDir };
+}
+
+async function cleanup(run: UpRun): Promise<void> {
+  try {
+    run.child.kill("SIGTERM");
+  } catch {
+    // already exited
+  }
+  await run.exited;
+  await Deno.remove(run.stackDir, { recursive: true }).catch(() => {});
+}
+
+function readStack(run: UpRun): ServiceStatus[] {
+  const state = JSON.parse(Deno.readTextFileSync(`${run.stackDir}/stack.json`)) as {
+    services: ServiceStatus[];
+  };
+  return state.services;
+}
+
+requires({
+  name: "up --once: starts the stack, prints the table, stops cleanly, exits 0",
+  permissions: SERVICE_PERMISSIONS,
+  async fn() {
+    const run = await startUp(["--once"]);
+    try {
+      const code = await run.exited;
+      const out = run.output();
+      assert.equal(code, 0, `up --once exited ${code}:\n${out}`);
+      assert.match(out, /SERVICE\s+REGION\s+ENDPOINT\s+PID\s+LOG/);
+      const services = readStack(run);
+      const names = services.map((s) => s.name);
+      for (const name of ["nats", "redis", "postgres"]) assert.ok(names.includes(name), name);
+      for (const s of services) {
+        assert.match(out, new RegExp(`^${s.name}\\s+${s.region}\\s+.*\\s${s.pid}\\s`, "m"));
+        assert.ok(s.pid !== null && !alive(s.pid), `${s.name} (pid ${s.pid}) was stopped`);
+        assert.ok(Deno.statSync(s.logPath).isFile, `${s.name} has a log file`);
+      }
+      assert.match(out, /postgres:\/\/tbg@127\.0\.0\.1:\d+\/tbg/);
+      assert.match(out, /\[up\] stopped cleanly/);
+    } finally {
+      await cleanup(run);
+    }
+  },
+});
+
+requires({
+  name: "up: restarts a killed child and stops everything on SIGTERM",
+  permissions: SERVICE_PERMISSIONS,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const run = await startUp([]);
+    try {
+      await waitFor(() => run.output().includes("stack is up"), {
+        timeoutMs: 120_000,
+        what: "the stack to come up",
+      });
+      const services = readStack(run);
+      const redis = services.find((s) => s.name === "redis")!;
+      const port = Number(/redis:\/\/127\.0\.0\.1:(\d+)/.exec(redis.endpoint)![1]);
+
+      Deno.kill(redis.pid!, "SIGKILL");
+      const restartedPid = await waitFor(() => {
+        const match = [...run.output().matchAll(/ready redis \(global\) pid (\d+)/g)];
+        return match.length >= 2 ? Number(match[1][1]) : null;
+      }, { timeoutMs: 30_000, what: "redis to be restarted" });
+      assert.notEqual(restartedPid, redis.pid);
+      assert.match(run.output(), /redis \(pid \d+\) exited unexpectedly with code 137/);
+      assert.equal(await redisPong(port), true, "the restarted redis serves its port");
+
+      run.child.kill("SIGTERM");
+      const code = await run.exited;
+      assert.equal(code, 0, run.output());
+      assert.match(run.output(), /SIGTERM received, stopping the stack/);
+      for (const pid of [...services.map((s) => s.pid!), restartedPid]) {
+        assert.equal(alive(pid), false, `pid ${pid} is gone`);
+      }
+    } finally {
+      await cleanup(run);
+    }
+  },
+});
