@@ -1,0 +1,120 @@
+/** Shared pieces of the regtest node tests: registration, node lifetime, templates. */
+import assert from "node:assert/strict";
+import {
+  type BitcoinNode,
+  type BitcoinNodeKind,
+  bitcoinNodeKind,
+  type BitcoinNodeOptions,
+  RpcCallError,
+  startBitcoinNode,
+} from "../harness/bitcoin_node.ts";
+import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
+import type { BlockSpec } from "./block_builder.ts";
+
+export { assert };
+export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => void =
+  assert.deepStrictEqual;
+
+/**
+ * Registers a node test. `only` restricts it to one implementation (e.g. a
+ * test of -testbits or fillmempool); on the other it is reported ignored.
+ */
+export function nodeTest(
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void>,
+  only?: BitcoinNodeKind,
+): void {
+  let kind: BitcoinNodeKind = "regtest-ts";
+  try {
+    kind = bitcoinNodeKind();
+  } catch {
+    // no env permission: requires() reports the test ignored anyway
+  }
+  if (only && only !== kind) {
+    Deno.test({
+      name: `${name} [ignored: needs the ${only} node, running ${kind}]`,
+      ignore: true,
+      fn() {},
+    });
+    return;
+  }
+  requires({
+    name,
+    permissions: SERVICE_PERMISSIONS,
+    fn,
+    sanitizeResources: false,
+    sanitizeOps: false,
+  });
+}
+
+/** Runs `fn` with started nodes, stopping all of them even when it throws. */
+export async function withNodes(
+  options: BitcoinNodeOptions[],
+  fn: (...nodes: BitcoinNode[]) => Promise<void>,
+): Promise<void> {
+  const nodes: BitcoinNode[] = [];
+  try {
+    for (const o of options) nodes.push(await startBitcoinNode(o));
+    await fn(...nodes);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}
+
+export interface Template {
+  previousblockhash: string;
+  height: number;
+  curtime: number;
+  mintime: number;
+  bits: string;
+  target: string;
+  coinbasevalue: number;
+  default_witness_commitment: string;
+  longpollid: string;
+  transactions: {
+    data: string;
+    txid: string;
+    hash: string;
+    depends: number[];
+    fee: number;
+    sigops: number;
+    weight: number;
+  }[];
+  [key: string]: unknown;
+}
+
+export function getTemplate(node: BitcoinNode): Promise<Template> {
+  return node.rpc<Template>("getblocktemplate", [{ rules: ["segwit"] }]);
+}
+
+/** A block spec for the next block on `node`'s tip, with no transactions. */
+export async function nextSpec(node: BitcoinNode): Promise<BlockSpec> {
+  const t = await getTemplate(node);
+  return {
+    prevHash: t.previousblockhash,
+    height: t.height,
+    time: t.curtime,
+    bits: t.bits,
+    coinbaseValue: BigInt(t.coinbasevalue),
+  };
+}
+
+/** Expects `promise` to fail with this RPC error code (and message when given). */
+export async function assertRpcError(
+  promise: Promise<unknown>,
+  code: number,
+  message?: string,
+): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!(error instanceof RpcCallError)) throw new Error(`expected an RPC error, got ${error}`);
+    assertEquals(error.code, code, error.message);
+    if (message !== undefined) assertEquals(error.rpcMessage, message);
+    return;
+  }
+  throw new Error(`expected RPC error ${code}, but the call succeeded`);
+}
+
+/** A regtest P2WPKH address (BIP 173 test program) for generatetoaddress. */
+export const TEST_ADDRESS = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
