@@ -9,6 +9,23 @@
  * pool_instance, boot_id, seq) and sends it as one datagram to
  * events.socket_path. A full queue or an absent consumer drops the event and
  * counts it by type; seq still advances so consumers can count the gap.
+ *
+ * Details (docs/events.md is the reference for consumers):
+ *  - The queue is a bounded lock-free ring of buffer_hwm slots; producers
+ *    claim a slot with one compare-and-swap, the emitter is the only reader.
+ *  - ts is taken inside events_emit(); seq is given by the emitter in queue
+ *    order, so delivered seq values are strictly increasing. Events dropped
+ *    because the queue was full advance seq before the next delivered event;
+ *    events the emitter drops (no consumer, oversize) consume their own seq.
+ *    Over a boot: last delivered seq == delivered + dropped (up to then).
+ *  - Consumer slow (EAGAIN/ENOBUFS): the emitter polls briefly and retries;
+ *    producers are unaffected until the ring is full.
+ *  - No consumer (ENOENT/ECONNREFUSED): the event is dropped and counted;
+ *    the emitter reconnects at most once per reconnect_ms.
+ *  - Datagrams are capped at EVENTS_MAX_DATAGRAM bytes; larger ones are
+ *    dropped and counted.
+ *  - Event types are snake_case names; the eleven documented ones are known
+ *    up front, others are added on first use (up to EVENTS_MAX_TYPES).
  */
 #ifndef CKPOOL_EVENTS_H
 #define CKPOOL_EVENTS_H
@@ -16,26 +33,59 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#define EVENTS_MAX_DATAGRAM 65536
+#define EVENTS_MAX_TYPES 32
+#define EVENTS_TYPE_NAME_MAX 48
 
 struct events_config {
 	bool enabled;
 	const char *socket_path;     /* consumer's SOCK_DGRAM socket */
 	const char *const *types;    /* NULL-terminated allow list, NULL = all */
-	size_t buffer_hwm;           /* queue capacity in events */
+	size_t buffer_hwm;           /* queue capacity in events (default 65536) */
 	unsigned hashrate_interval_sec;
 	const char *region;          /* "eu" when NULL */
 	const char *pool_instance;
+	unsigned reconnect_ms;       /* wait after "no consumer"; 0 = 1000 */
+	unsigned flush_ms;           /* events_stop() grace; 0 = 1000 */
 };
 
-/* Starts the emitter thread. 0 on success, -1 with err filled on failure. */
+/* Starts the emitter thread. 0 on success, -1 with err filled on failure.
+ * With enabled false it succeeds and every event is discarded uncounted. */
 int events_start(const struct events_config *cfg, char *err, size_t errlen);
-/* Flushes what the consumer accepts within a short grace period, then stops. */
+/* Flushes what the consumer accepts within a short grace period, then stops.
+ * What is still queued afterwards is dropped and counted. */
 void events_stop(void);
-/* Queues one event; takes ownership of data (a JSON object). Never blocks. */
+/* Queues one event; takes ownership of data (a JSON object, NULL = {}).
+ * Never blocks. Events filtered out by events.event_types are discarded
+ * without consuming a seq. */
 void events_emit(const char *type, json_t *data);
 /* True when `type` passes the events.event_types filter and events are on. */
 bool events_wanted(const char *type);
 /* The per-start boot id, a UUID string. */
 const char *events_boot_id(void);
+
+/* Counters of one event type since events_start(). */
+struct events_type_stats {
+	char type[EVENTS_TYPE_NAME_MAX];
+	uint64_t emitted;            /* datagrams the consumer accepted */
+	uint64_t dropped;            /* queue full, no consumer, oversize, shutdown */
+	uint64_t queued;             /* waiting in the ring right now */
+};
+
+/* Copies the counters of up to `max` types into out; returns how many types
+ * exist (the documented ones always, in a fixed order). Any thread. */
+size_t events_stats_by_type(struct events_type_stats *out, size_t max);
+/* Events waiting in the ring now, and its capacity (0 when not running). */
+uint64_t events_queue_depth(void);
+size_t events_queue_capacity(void);
+/* Sums over every type. */
+uint64_t events_emitted_total(void);
+uint64_t events_dropped_total(void);
+/* True while the last send attempt reached a consumer. */
+bool events_consumer_connected(void);
+/* Seconds between hashrate_update events (events.hashrate_interval_sec). */
+unsigned events_hashrate_interval(void);
 
 #endif

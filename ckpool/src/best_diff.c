@@ -1,0 +1,404 @@
+/*
+ * best_diff.c - owns the per-address best-difficulty records: the in-memory
+ * table, week rollover, and loading/saving the state file atomically.
+ *
+ * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
+ */
+#include "best_diff.h"
+#include "bytes.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATE_FILE "best_diff.json"
+#define STATE_VERSION 1
+#define BUCKETS 1024
+
+struct best_mark {
+	double diff;
+	char hash[BEST_HASH_LEN];
+	int64_t ts;
+};
+
+struct address_bests {
+	struct address_bests *next;
+	struct best_mark session, weekly, alltime;
+	char week[BEST_WEEK_KEY_LEN];
+	char address[];
+};
+
+struct best_diff_store {
+	pthread_mutex_t lock;
+	struct address_bests *buckets[BUCKETS];
+	char path[4096];           /* "" = memory only */
+	bool dirty;
+};
+
+const char *best_scope_name(enum best_scope scope)
+{
+	static const char *const names[BEST_SCOPES] = { "session", "weekly", "alltime" };
+
+	return scope < BEST_SCOPES ? names[scope] : "unknown";
+}
+
+void best_week_key(time_t t, char out[BEST_WEEK_KEY_LEN])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, BEST_WEEK_KEY_LEN, "%G-W%V", &tm);
+}
+
+/* ---- table ---- */
+
+static size_t bucket_of(const char *address)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const unsigned char *p = (const unsigned char *)address; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h % BUCKETS);
+}
+
+static struct address_bests *find(struct best_diff_store *s, const char *address)
+{
+	for (struct address_bests *a = s->buckets[bucket_of(address)]; a; a = a->next)
+		if (!strcmp(a->address, address))
+			return a;
+	return NULL;
+}
+
+static struct address_bests *find_or_add(struct best_diff_store *s, const char *address)
+{
+	struct address_bests *a = find(s, address);
+	size_t len, b;
+
+	if (a)
+		return a;
+	len = strlen(address) + 1;
+	b = bucket_of(address);
+	a = alloc_or_abort(sizeof(*a) + len);
+	memset(a, 0, sizeof(*a));
+	memcpy(a->address, address, len);
+	a->next = s->buckets[b];
+	s->buckets[b] = a;
+	return a;
+}
+
+static void free_table(struct best_diff_store *s)
+{
+	for (size_t b = 0; b < BUCKETS; b++) {
+		struct address_bests *a = s->buckets[b], *next;
+
+		for (; a; a = next) {
+			next = a->next;
+			free(a);
+		}
+		s->buckets[b] = NULL;
+	}
+}
+
+/* ---- recording ---- */
+
+static bool improve(struct best_mark *m, double diff, const char *hash, time_t now,
+		    double *prev)
+{
+	*prev = m->diff;
+	if (!(diff > m->diff))
+		return false;
+	m->diff = diff;
+	copy_string(m->hash, hash ? hash : "", sizeof(m->hash));
+	m->ts = (int64_t)now;
+	return true;
+}
+
+static void roll_week(struct address_bests *a, const char *week)
+{
+	if (!strcmp(a->week, week))
+		return;
+	copy_string(a->week, week, sizeof(a->week));
+	memset(&a->weekly, 0, sizeof(a->weekly));
+}
+
+bool best_diff_record(struct best_diff_store *s, const char *address, double diff,
+		      const char *hash, time_t now, struct best_diff_result *out)
+{
+	struct best_diff_result r;
+	struct address_bests *a;
+
+	memset(&r, 0, sizeof(r));
+	best_week_key(now, r.week);
+	pthread_mutex_lock(&s->lock);
+	a = find_or_add(s, address);
+	roll_week(a, r.week);
+	r.new_best[BEST_SESSION] = improve(&a->session, diff, hash, now, &r.prev_best[BEST_SESSION]);
+	r.new_best[BEST_WEEKLY] = improve(&a->weekly, diff, hash, now, &r.prev_best[BEST_WEEKLY]);
+	r.new_best[BEST_ALLTIME] = improve(&a->alltime, diff, hash, now, &r.prev_best[BEST_ALLTIME]);
+	r.best[BEST_SESSION] = a->session.diff;
+	r.best[BEST_WEEKLY] = a->weekly.diff;
+	r.best[BEST_ALLTIME] = a->alltime.diff;
+	if (r.new_best[BEST_WEEKLY] || r.new_best[BEST_ALLTIME])
+		s->dirty = true;
+	pthread_mutex_unlock(&s->lock);
+	if (out)
+		*out = r;
+	return r.new_best[BEST_SESSION] || r.new_best[BEST_WEEKLY] || r.new_best[BEST_ALLTIME];
+}
+
+json_t *best_diff_event_data(const char *address, const char *worker, enum best_scope scope,
+			     const struct best_diff_result *r, const char *hash)
+{
+	json_t *data = json_pack("{s:s, s:s, s:s, s:f, s:f, s:s}", "address", address,
+				 "worker", worker ? worker : "", "scope", best_scope_name(scope),
+				 "new_best", r->best[scope], "prev_best", r->prev_best[scope],
+				 "hash", hash ? hash : "");
+
+	if (scope == BEST_WEEKLY)
+		json_object_set_new(data, "week", json_string(r->week));
+	return data;
+}
+
+double best_diff_get(struct best_diff_store *s, const char *address, enum best_scope scope,
+		     time_t now)
+{
+	char week[BEST_WEEK_KEY_LEN];
+	struct address_bests *a;
+	double v = 0;
+
+	best_week_key(now, week);
+	pthread_mutex_lock(&s->lock);
+	a = find(s, address);
+	if (a && scope == BEST_SESSION)
+		v = a->session.diff;
+	else if (a && scope == BEST_WEEKLY && !strcmp(a->week, week))
+		v = a->weekly.diff;
+	else if (a && scope == BEST_ALLTIME)
+		v = a->alltime.diff;
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+void best_diff_end_session(struct best_diff_store *s, const char *address)
+{
+	struct address_bests *a;
+
+	pthread_mutex_lock(&s->lock);
+	a = find(s, address);
+	if (a)
+		memset(&a->session, 0, sizeof(a->session));
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool best_diff_dirty(struct best_diff_store *s)
+{
+	bool dirty;
+
+	pthread_mutex_lock(&s->lock);
+	dirty = s->dirty;
+	pthread_mutex_unlock(&s->lock);
+	return dirty;
+}
+
+/* ---- the state file ---- */
+
+static json_t *mark_json(const struct best_mark *m)
+{
+	return json_pack("{s:f, s:s, s:I}", "diff", m->diff, "hash", m->hash,
+			 "ts", (json_int_t)m->ts);
+}
+
+static json_t *address_json(const struct address_bests *a)
+{
+	json_t *entry = json_object();
+
+	json_object_set_new(entry, "alltime", mark_json(&a->alltime));
+	if (a->weekly.diff > 0) {
+		json_t *w = mark_json(&a->weekly);
+
+		json_object_set_new(w, "week", json_string(a->week));
+		json_object_set_new(entry, "weekly", w);
+	}
+	return entry;
+}
+
+/* Only addresses with a persistent best; session-only ones stay in memory. */
+static json_t *store_json(struct best_diff_store *s)
+{
+	json_t *addresses = json_object();
+
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct address_bests *a = s->buckets[b]; a; a = a->next)
+			if (a->alltime.diff > 0)
+				json_object_set_new(addresses, a->address, address_json(a));
+	return json_pack("{s:i, s:o}", "version", STATE_VERSION, "addresses", addresses);
+}
+
+static int write_all(int fd, const char *text, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes text to path via path.tmp, fsync and rename. */
+static int replace_file(const char *path, const char *text, char *err, size_t errlen)
+{
+	char tmp[4096 + 8];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "best_diff: cannot create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, text, strlen(text)) || fsync(fd)) {
+		snprintf(err, errlen, "best_diff: cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path)) {
+		snprintf(err, errlen, "best_diff: cannot rename %s to %s: %s", tmp, path,
+			 strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int best_diff_save(struct best_diff_store *s, char *err, size_t errlen)
+{
+	json_t *doc;
+	char *text;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->dirty || !s->path[0]) {
+		s->dirty = false;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	doc = store_json(s);
+	s->dirty = false;
+	pthread_mutex_unlock(&s->lock);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!text) {
+		snprintf(err, errlen, "best_diff: cannot serialise the state");
+		rc = -1;
+	} else {
+		rc = replace_file(s->path, text, err, errlen);
+	}
+	free(text);
+	if (rc) {
+		pthread_mutex_lock(&s->lock);
+		s->dirty = true;   /* try again next time */
+		pthread_mutex_unlock(&s->lock);
+	}
+	return rc;
+}
+
+static void load_mark(const json_t *j, struct best_mark *m)
+{
+	const char *hash = json_string_value(json_object_get(j, "hash"));
+
+	m->diff = json_number_value(json_object_get(j, "diff"));
+	if (!(m->diff > 0))
+		m->diff = 0;
+	copy_string(m->hash, hash ? hash : "", sizeof(m->hash));
+	m->ts = json_integer_value(json_object_get(j, "ts"));
+}
+
+static void load_address(struct best_diff_store *s, const char *address, const json_t *entry)
+{
+	struct address_bests *a = find_or_add(s, address);
+	const json_t *weekly = json_object_get(entry, "weekly");
+	const char *week = json_string_value(json_object_get(weekly, "week"));
+
+	load_mark(json_object_get(entry, "alltime"), &a->alltime);
+	if (weekly && week) {
+		load_mark(weekly, &a->weekly);
+		copy_string(a->week, week, sizeof(a->week));
+	}
+}
+
+static int load_file(struct best_diff_store *s, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc, *addresses, *entry;
+	const char *address;
+
+	if (access(s->path, F_OK) && errno == ENOENT)
+		return 0;
+	doc = json_load_file(s->path, 0, &jerr);
+	if (!doc) {
+		snprintf(err, errlen, "best_diff: %s: %s (line %d)", s->path, jerr.text, jerr.line);
+		return -1;
+	}
+	addresses = json_object_get(doc, "addresses");
+	if (json_integer_value(json_object_get(doc, "version")) != STATE_VERSION
+	    || !json_is_object(addresses)) {
+		snprintf(err, errlen, "best_diff: %s: not a version %d state file", s->path,
+			 STATE_VERSION);
+		json_decref(doc);
+		return -1;
+	}
+	json_object_foreach(addresses, address, entry)
+		if (json_is_object(entry))
+			load_address(s, address, entry);
+	json_decref(doc);
+	return 0;
+}
+
+struct best_diff_store *best_diff_open(const char *state_dir, char *err, size_t errlen)
+{
+	struct best_diff_store *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		snprintf(err, errlen, "best_diff: out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	if (state_dir && *state_dir) {
+		if (strlen(state_dir) + sizeof(STATE_FILE) + 1 > sizeof(s->path)) {
+			snprintf(err, errlen, "best_diff: state dir path too long");
+			best_diff_close(s);
+			return NULL;
+		}
+		snprintf(s->path, sizeof(s->path), "%s/%s", state_dir, STATE_FILE);
+	}
+	if (s->path[0] && load_file(s, err, errlen)) {
+		best_diff_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void best_diff_close(struct best_diff_store *s)
+{
+	if (!s)
+		return;
+	free_table(s);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
