@@ -1,0 +1,250 @@
+/*
+ * connection.c - owns the connection record (allocation, lazily allocated
+ * buffers, the job slots with per-miner coinbases) and the two process-wide
+ * tables: connections per IP address and extranonce1 values in use.
+ *
+ * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
+ */
+#include "connection.h"
+#include "share.h"
+#include "util.h"
+#include "workbase.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+struct conn *conn_new(int fd, const char *ip, uint16_t port)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->kind = FD_CONNECTION;
+	c->fd = fd;
+	copy_string(c->ip, ip, sizeof(c->ip));
+	c->port = port;
+	c->connected_at = c->last_activity = now_monotonic();
+	return c;
+}
+
+void conn_clear_jobs(struct conn *c)
+{
+	for (size_t i = 0; i < CONN_JOB_SLOTS; i++) {
+		workbase_unref(c->jobs[i].wb);
+		free(c->jobs[i].coinbase);
+		memset(&c->jobs[i], 0, sizeof(c->jobs[i]));
+	}
+}
+
+void conn_free(struct conn *c)
+{
+	if (!c)
+		return;
+	conn_clear_jobs(c);
+	free(c->inbuf);
+	free(c->outbuf);
+	free(c->username);
+	free(c->user_agent);
+	free(c->dups);
+	free(c);
+}
+
+const char *conn_address(const struct conn *c, char *out, size_t len)
+{
+	size_t n = c->address_len;
+
+	if (!c->username || !len) {
+		if (len)
+			out[0] = '\0';
+		return out;
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, c->username, n);
+	out[n] = '\0';
+	return out;
+}
+
+const char *conn_worker(const struct conn *c)
+{
+	if (!c->username || !c->username[c->address_len])
+		return "";
+	return c->username + c->address_len + 1;
+}
+
+void conn_add_job(struct conn *c, struct workbase *wb, uint64_t block_seq, uint8_t *coinbase,
+		  size_t coinb1_len, size_t coinb2_len)
+{
+	struct conn_job *last = &c->jobs[CONN_JOB_SLOTS - 1];
+
+	workbase_unref(last->wb);
+	free(last->coinbase);
+	memmove(&c->jobs[1], &c->jobs[0], sizeof(c->jobs[0]) * (CONN_JOB_SLOTS - 1));
+	c->jobs[0].wb = wb;
+	c->jobs[0].block_seq = block_seq;
+	c->jobs[0].coinbase = coinbase;
+	c->jobs[0].coinb1_len = (uint16_t)coinb1_len;
+	c->jobs[0].coinb2_len = (uint16_t)coinb2_len;
+}
+
+struct conn_job *conn_find_job(struct conn *c, uint64_t id)
+{
+	for (size_t i = 0; i < CONN_JOB_SLOTS; i++)
+		if (c->jobs[i].wb && c->jobs[i].wb->id == id)
+			return &c->jobs[i];
+	return NULL;
+}
+
+/* ---- per-IP connection counts ---- */
+
+#define IP_BUCKETS 1024
+
+struct ip_count {
+	char ip[46];
+	int count;
+	struct ip_count *next;
+};
+
+static pthread_mutex_t ip_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ip_count *ip_buckets[IP_BUCKETS];
+
+static size_t bucket_of_string(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h % IP_BUCKETS;
+}
+
+static struct ip_count **find_ip(const char *ip)
+{
+	struct ip_count **p = &ip_buckets[bucket_of_string(ip)];
+
+	while (*p && strcmp((*p)->ip, ip))
+		p = &(*p)->next;
+	return p;
+}
+
+bool ip_connection_admit(const char *ip, int limit)
+{
+	struct ip_count **p;
+	bool admitted = true;
+
+	pthread_mutex_lock(&ip_lock);
+	p = find_ip(ip);
+	if (!*p) {
+		*p = calloc(1, sizeof(**p));
+		if (*p)
+			copy_string((*p)->ip, ip, sizeof((*p)->ip));
+	}
+	if (!*p)
+		admitted = false;
+	else if (limit > 0 && (*p)->count >= limit)
+		admitted = false;
+	else
+		(*p)->count++;
+	pthread_mutex_unlock(&ip_lock);
+	return admitted;
+}
+
+void ip_connection_release(const char *ip)
+{
+	struct ip_count **p, *gone;
+
+	pthread_mutex_lock(&ip_lock);
+	p = find_ip(ip);
+	if (*p && --(*p)->count <= 0) {
+		gone = *p;
+		*p = gone->next;
+		free(gone);
+	}
+	pthread_mutex_unlock(&ip_lock);
+}
+
+/* ---- extranonce1 values ---- */
+
+#define NONCE1_BUCKETS 4096
+
+static pthread_mutex_t nonce1_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *nonce1_buckets[NONCE1_BUCKETS];
+static uint64_t nonce1_counter;
+static bool nonce1_seeded;
+
+static uint64_t value_of_nonce1(const uint8_t *b, size_t len)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < len; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static void nonce1_of_value(uint64_t v, uint8_t *b, size_t len)
+{
+	for (size_t i = len; i-- > 0; v >>= 8)
+		b[i] = (uint8_t)v;
+}
+
+static bool nonce1_in_use(uint64_t v, size_t len)
+{
+	for (struct conn *c = nonce1_buckets[v % NONCE1_BUCKETS]; c; c = c->nonce1_next)
+		if (value_of_nonce1(c->nonce1, len) == v)
+			return true;
+	return false;
+}
+
+static uint64_t next_free_nonce1(size_t len)
+{
+	uint64_t mask = len >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * len)) - 1;
+	uint64_t v;
+
+	if (!nonce1_seeded) {
+		if (getrandom(&nonce1_counter, sizeof(nonce1_counter), 0) < 0)
+			nonce1_counter = (uint64_t)now_unix_us();
+		nonce1_seeded = true;
+	}
+	do
+		v = nonce1_counter++ & mask;
+	while (nonce1_in_use(v, len));
+	return v;
+}
+
+void nonce1_assign(struct conn *c, size_t len, const uint8_t *wanted)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&nonce1_lock);
+	if (c->nonce1_registered)
+		goto out;
+	if (wanted && !nonce1_in_use(value_of_nonce1(wanted, len), len))
+		v = value_of_nonce1(wanted, len);
+	else
+		v = next_free_nonce1(len);
+	nonce1_of_value(v, c->nonce1, len);
+	c->nonce1_next = nonce1_buckets[v % NONCE1_BUCKETS];
+	nonce1_buckets[v % NONCE1_BUCKETS] = c;
+	c->nonce1_registered = true;
+out:
+	pthread_mutex_unlock(&nonce1_lock);
+}
+
+void nonce1_release(struct conn *c, size_t len)
+{
+	struct conn **p;
+
+	pthread_mutex_lock(&nonce1_lock);
+	if (!c->nonce1_registered)
+		goto out;
+	p = &nonce1_buckets[value_of_nonce1(c->nonce1, len) % NONCE1_BUCKETS];
+	while (*p && *p != c)
+		p = &(*p)->nonce1_next;
+	if (*p)
+		*p = c->nonce1_next;
+	c->nonce1_registered = false;
+out:
+	pthread_mutex_unlock(&nonce1_lock);
+}

@@ -1,0 +1,116 @@
+/*
+ * relay_server.h - the primary's end of the relay link: accepts relays on
+ * relay_listen, authenticates them, pushes every template to all of them
+ * and submits the blocks they send up.
+ *
+ * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
+ *
+ * One I/O thread (epoll) owns every relay connection; one worker thread
+ * calls the submit_block callback, so a slow node never stalls the link.
+ * The protocol is in relay_frame.h, relay_auth.h and docs/relay-protocol.md.
+ *
+ * Wiring (primary mode):
+ *   struct relay_server_config rc = { .listen = cfg->relay_listen (default
+ *           "0.0.0.0:8881"), .auth_token = cfg->primary.auth_token,
+ *           .submit_block = <submitblock on the primary's node>, ... };
+ *   relay_server_start(&rc, err, sizeof(err));
+ *   metrics_register_section(relay_server_write_metrics, NULL);
+ *   generator, after generator_publish(wb):
+ *           relay_server_push_template(wb->gbt, wb->id);
+ *   /health: json_object_set_new(health, "relays", relay_server_relays_json());
+ *   shutdown: relay_server_stop();
+ *
+ * Slow relays: each relay has a bounded queue. A new template replaces any
+ * queued template that has not started going out (counted as dropped); a
+ * relay that makes no write progress for stall_timeout_ms, does not answer
+ * for dead_after_ms, or lets its queue fill up is disconnected. None of it
+ * ever delays the caller or the other relays.
+ */
+#ifndef CKPOOL_RELAY_SERVER_H
+#define CKPOOL_RELAY_SERVER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bytes.h"
+#include "relay_frame.h"
+
+/* What a relay is, for the on_relay_change callback. */
+struct relay_peer_info {
+	const char *region;
+	const char *pool_instance;
+	const char *peer;          /* "ip:port" */
+	int64_t connected_since_us;
+	const char *reason;        /* why it disconnected; NULL on connect */
+};
+
+struct relay_server_config {
+	const char *listen;            /* "host:port"; port 0 picks a free one */
+	const char *auth_token;        /* shared secret, required, >= 16 chars recommended */
+	int heartbeat_interval_ms;     /* PING period; 0 = 1000 */
+	int dead_after_ms;             /* silence before disconnect; 0 = 4 heartbeats */
+	int handshake_timeout_ms;      /* HELLO..AUTH must finish within; 0 = 5000 */
+	int stall_timeout_ms;          /* no write progress with data queued; 0 = 30000 */
+	size_t max_relays;             /* connections incl. handshaking; 0 = 64 */
+	/* Submits a block's hex to the primary's node (on the worker thread).
+	 * Returns RELAY_BLOCK_ACCEPTED (submitblock answered null),
+	 * RELAY_BLOCK_REJECTED (reason in result) or RELAY_BLOCK_ERROR (node
+	 * unreachable; message in result). NULL answers every block with an
+	 * error. */
+	int (*submit_block)(const char *hex, char *result, size_t len, void *ctx);
+	/* Optional: a relay authenticated (connected = true) or an
+	 * authenticated relay went away. Runs on the I/O thread with the
+	 * server's lock held: must not block nor call relay_server_*. Meant for
+	 * events_emit("relay_connected" / "relay_disconnected"). */
+	void (*on_relay_change)(const struct relay_peer_info *info, bool connected, void *ctx);
+	void *ctx;
+};
+
+/* Binds, listens and starts the threads. 0, or -1 with err naming the
+ * problem ("relay: cannot listen on 0.0.0.0:8881: Address in use"). */
+int relay_server_start(const struct relay_server_config *cfg, char *err, size_t errlen);
+/* Closes every relay, stops and joins the threads. Idempotent. */
+void relay_server_stop(void);
+/* The bound port, -1 when not running. */
+int relay_server_port(void);
+
+/* Sends the template to every authenticated relay and remembers it for
+ * relays that authenticate later. Serializes gbt once (compact JSON) on
+ * the calling thread and queues the same buffer to every relay; never
+ * waits on the network. Returns the number of relays it was queued to,
+ * -1 when the server is not running or the template exceeds the frame cap. */
+int relay_server_push_template(const json_t *gbt, uint64_t workbase_id);
+
+/* Authenticated relays now. */
+size_t relay_server_relay_count(void);
+
+/* Counters for tests and /metrics. */
+struct relay_server_counters {
+	uint64_t auth_failures;
+	uint64_t frames_rejected[RELAY_REJECT_COUNT];
+	uint64_t handshake_timeouts;
+	uint64_t heartbeat_timeouts;
+	uint64_t slow_disconnects;     /* stalled writes or full queue */
+	uint64_t refused;              /* over max_relays */
+	uint64_t template_pushes;
+	uint64_t blocks_received;
+};
+void relay_server_get_counters(struct relay_server_counters *out);
+
+/* Prometheus families (a metrics_section_fn; ctx unused):
+ * ckpool_relay_connected_relays, ckpool_relay_peer_rtt_ms{region,pool_instance},
+ * ckpool_relay_templates_sent_total{...}, ckpool_relay_templates_dropped_total{...},
+ * ckpool_relay_blocks_received_total{...}, ckpool_relay_template_pushes_total,
+ * ckpool_relay_auth_failures_total, ckpool_relay_frames_rejected_total{reason},
+ * ckpool_relay_disconnects_total{reason}. */
+void relay_server_write_metrics(struct buf *out, void *ctx);
+
+/* For /health: an array with one object per authenticated relay:
+ * {"region","pool_instance","peer","connected_since_us","last_heartbeat_us",
+ *  "rtt_ms" (null before the first PONG),"templates_sent","templates_dropped",
+ *  "blocks_received"}. A new reference (an empty array when not running). */
+json_t *relay_server_relays_json(void);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * stratum.h - the Stratum V1 server: listeners, I/O threads, framing, limits.
+ *
+ * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
+ *
+ * stratum_start() binds every serverurl and starts cfg->stratum_threads I/O
+ * threads. Each thread has its own epoll set holding every listener (with
+ * EPOLLEXCLUSIVE, so one thread takes each new connection) and the
+ * connections it accepted; a connection never changes thread. Input is cut
+ * into lines of at most max_line_bytes (a longer one gets an error and the
+ * connection is closed), output not taken by a slow reader is buffered up to
+ * max_pending_bytes (then the connection is closed). Connections that do not
+ * authorize within handshake_timeout_s or stay silent for idle_timeout_s are
+ * closed; at most max_conns_per_ip connections per address are accepted.
+ *
+ * When the generator publishes a workbase, stratum_announce_work() wakes
+ * every thread, which sends mining.notify to its authorized miners.
+ */
+#ifndef CKPOOL_STRATUM_H
+#define CKPOOL_STRATUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "network.h"
+#include "vardiff.h"
+
+struct conn;
+
+/* Read-only after start: what method handlers need to know. */
+struct stratum_settings {
+	const struct config *cfg;
+	enum network net;
+	struct vardiff_policy vardiff;
+	double old_diff_grace_s;    /* how long a replaced difficulty is honoured */
+};
+
+/* Binds the listeners and starts the threads. 0, or -1 with err. */
+int stratum_start(const struct config *cfg, enum network net, char *err, size_t errlen);
+/* Closes listeners and connections, joins the threads. */
+void stratum_stop(void);
+/* Wakes every I/O thread to send the current job (jobs listener). */
+void stratum_announce_work(void);
+
+const struct stratum_settings *stratum_settings(void);
+
+/* Queues bytes for the miner; responses produced while a read is handled
+ * go out in one write at its end. Closes the connection (soon) when more
+ * than max_pending_bytes stay unsent. Only from c's own thread. */
+void conn_send(struct conn *c, const char *data, size_t len);
+/* Marks c to be closed once the current event is handled; logs why (info
+ * for authorized miners, debug for others). */
+void conn_close_soon(struct conn *c, const char *why);
+/* The same for a protocol violation (oversize line, slow reader, garbage):
+ * always logged as a warning with the peer's address. */
+void conn_close_for_abuse(struct conn *c, const char *why);
+
+#endif

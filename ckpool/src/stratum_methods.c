@@ -1,0 +1,840 @@
+/*
+ * stratum_methods.c - owns what miners say and what they are told: method
+ * dispatch, the answers and error codes, per-miner jobs (coinbase +
+ * mining.notify), difficulty messages, share validation with its
+ * accounting, block hand-off to submit, and the miner events.
+ *
+ * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
+ */
+#include "stratum_methods.h"
+#include "block.h"
+#include "coinbase.h"
+#include "coinbase_sigs.h"
+#include "connection.h"
+#include "events.h"
+#include "hex.h"
+#include "jobs.h"
+#include "log.h"
+#include "share.h"
+#include "stats.h"
+#include "stratum.h"
+#include "submit.h"
+#include "util.h"
+#include "workbase.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum stratum_error {
+	ERR_OTHER = 20,
+	ERR_JOB = 21,
+	ERR_DUPLICATE = 22,
+	ERR_LOW_DIFF = 23,
+	ERR_UNAUTHORIZED = 24,
+	ERR_NOT_SUBSCRIBED = 25,
+};
+
+#define MAX_USERNAME 128
+#define MAX_USER_AGENT 64
+#define MAX_BAD_LINES 10
+#define ID_TEXT_MAX 96
+
+/* ---- output helpers ---- */
+
+static bool is_plain_text(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if (n >= max || *s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
+
+/* The request id as JSON text: numbers and plain strings echoed, anything
+ * else (or too long) as null. */
+static const char *text_of_id(const json_t *id, char out[ID_TEXT_MAX])
+{
+	if (json_is_integer(id))
+		snprintf(out, ID_TEXT_MAX, "%lld", (long long)json_integer_value(id));
+	else if (json_is_string(id) && is_plain_text(json_string_value(id), ID_TEXT_MAX - 3))
+		snprintf(out, ID_TEXT_MAX, "\"%s\"", json_string_value(id));
+	else if (json_is_real(id) && isfinite(json_real_value(id)))
+		snprintf(out, ID_TEXT_MAX, "%.17g", json_real_value(id));
+	else
+		snprintf(out, ID_TEXT_MAX, "null");
+	return out;
+}
+
+static void send_printf(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void send_printf(struct conn *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(line))
+		conn_send(c, line, (size_t)n);
+}
+
+static void reply_result(struct conn *c, const json_t *id, const char *result_json)
+{
+	char idt[ID_TEXT_MAX];
+
+	send_printf(c, "{\"id\":%s,\"result\":%s,\"error\":null}\n", text_of_id(id, idt),
+		    result_json);
+}
+
+/* Error messages are ours but may quote miner input: keep printable ASCII
+ * and escape what JSON needs. */
+static void escape_message(const char *msg, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *msg && n + 3 < len; msg++) {
+		if (*msg < 0x20 || *msg > 0x7e)
+			continue;
+		if (*msg == '"' || *msg == '\\')
+			out[n++] = '\\';
+		out[n++] = *msg;
+	}
+	out[n] = '\0';
+}
+
+static void reply_error(struct conn *c, const json_t *id, int code, const char *msg)
+{
+	char idt[ID_TEXT_MAX], text[400];
+
+	escape_message(msg, text, sizeof(text));
+	send_printf(c, "{\"id\":%s,\"result\":null,\"error\":[%d,\"%s\",null]}\n",
+		    text_of_id(id, idt), code, text);
+}
+
+static void reply_authorize_failure(struct conn *c, const json_t *id, const char *msg)
+{
+	char idt[ID_TEXT_MAX], text[400];
+
+	escape_message(msg, text, sizeof(text));
+	send_printf(c, "{\"id\":%s,\"result\":false,\"error\":[%d,\"%s\",null]}\n",
+		    text_of_id(id, idt), ERR_UNAUTHORIZED, text);
+}
+
+static void send_difficulty(struct conn *c)
+{
+	send_printf(c, "{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[%.15g]}\n",
+		    c->vardiff.diff);
+}
+
+/* ---- events ---- */
+
+static void add_miner_fields(json_t *data, const struct conn *c)
+{
+	char address[ADDRESS_MAX_LEN + 1];
+
+	json_object_set_new(data, "address", json_string(conn_address(c, address,
+									sizeof(address))));
+	json_object_set_new(data, "worker", json_string(conn_worker(c)));
+	json_object_set_new(data, "client_id", json_integer((json_int_t)c->id));
+	json_object_set_new(data, "ip", json_string(c->ip));
+}
+
+static void emit_diff_updated(const struct conn *c, double old_diff)
+{
+	json_t *data;
+
+	if (!c->authorized || !events_wanted("diff_updated"))
+		return;
+	data = json_object();
+	add_miner_fields(data, c);
+	json_object_set_new(data, "old_diff", json_real(old_diff));
+	json_object_set_new(data, "diff", json_real(c->vardiff.diff));
+	events_emit("diff_updated", data);
+}
+
+static void change_difficulty(struct conn *c, double old_diff)
+{
+	c->old_diff_until = now_monotonic() + stratum_settings()->old_diff_grace_s;
+	if (c->subscribed && c->authorized)
+		send_difficulty(c);
+	emit_diff_updated(c, old_diff);
+}
+
+/* ---- jobs ---- */
+
+static __thread struct buf coinb1_buf, coinb2_buf;
+
+void stratum_methods_thread_exit(void)
+{
+	buf_free(&coinb1_buf);
+	buf_free(&coinb2_buf);
+}
+
+static int build_coinbase(struct conn *c, const struct workbase *wb)
+{
+	const struct config *cfg = stratum_settings()->cfg;
+	char address[ADDRESS_MAX_LEN + 1], sig[MINER_SIG_MAX + 1], err[256];
+	struct coinbase_params p = {
+		.script = c->script,
+		.script_len = c->script_len,
+		.pool_sig = *cfg->btcsig ? cfg->btcsig : NULL,
+		.miner_sig = coinbase_sigs_lookup(conn_address(c, address, sizeof(address)), sig),
+		.nonce1_len = (size_t)cfg->nonce1length,
+		.nonce2_len = (size_t)cfg->nonce2length,
+	};
+
+	buf_reset(&coinb1_buf);
+	buf_reset(&coinb2_buf);
+	if (coinbase_build(wb, &p, &coinb1_buf, &coinb2_buf, err, sizeof(err))) {
+		log_error("stratum", "client %llu: cannot build coinbase: %s",
+			  (unsigned long long)c->id, err);
+		return -1;
+	}
+	return 0;
+}
+
+static size_t format_notify(char *out, size_t len, const struct workbase *wb, const uint8_t *cb,
+			    size_t cb1_len, size_t cb2_len, bool clean)
+{
+	char prevhash[65];
+	size_t n;
+
+	workbase_stratum_prevhash(wb, prevhash);
+	n = (size_t)snprintf(out, len,
+			     "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"%016llx\",\"%s\",\"",
+			     (unsigned long long)wb->id, prevhash);
+	hex_encode(cb, cb1_len, out + n);
+	n += 2 * cb1_len;
+	n += (size_t)snprintf(out + n, len - n, "\",\"");
+	hex_encode(cb + cb1_len, cb2_len, out + n);
+	n += 2 * cb2_len;
+	n += (size_t)snprintf(out + n, len - n, "\",[");
+	for (size_t i = 0; i < wb->branch_len; i++) {
+		out[n++] = i ? ',' : '"';
+		if (i)
+			out[n++] = '"';
+		hex_encode(wb->branch[i], 32, out + n);
+		n += 64;
+		out[n++] = '"';
+	}
+	n += (size_t)snprintf(out + n, len - n, "],\"%08x\",\"%08x\",\"%08x\",%s]}\n",
+			      (uint32_t)wb->version, wb->bits, wb->curtime,
+			      clean ? "true" : "false");
+	return n;
+}
+
+void stratum_send_job(struct conn *c, struct workbase *wb, uint64_t block_seq, bool clean)
+{
+	size_t cb1, cb2, need;
+	uint8_t *coinbase;
+	char *msg;
+
+	if (build_coinbase(c, wb))
+		return;
+	cb1 = coinb1_buf.len;
+	cb2 = coinb2_buf.len;
+	coinbase = malloc(cb1 + cb2);
+	need = 256 + 2 * (cb1 + cb2) + wb->branch_len * 67;
+	msg = malloc(need);
+	if (!coinbase || !msg) {
+		free(coinbase);
+		free(msg);
+		conn_close_soon(c, "out of memory");
+		return;
+	}
+	memcpy(coinbase, coinb1_buf.data, cb1);
+	memcpy(coinbase + cb1, coinb2_buf.data, cb2);
+	conn_add_job(c, workbase_ref(wb), block_seq, coinbase, cb1, cb2);
+	conn_send(c, msg, format_notify(msg, need, wb, coinbase, cb1, cb2, clean));
+	free(msg);
+}
+
+/* The current job after subscribe + authorize (both, in either order). */
+static void send_first_work(struct conn *c)
+{
+	uint64_t seq;
+	struct workbase *wb;
+
+	if (!c->subscribed || !c->authorized)
+		return;
+	send_difficulty(c);
+	wb = jobs_current(&seq, NULL);
+	if (wb) {
+		stratum_send_job(c, wb, seq, true);
+		workbase_unref(wb);
+	}
+}
+
+/* ---- mining.subscribe ---- */
+
+static void remember_user_agent(struct conn *c, const json_t *params)
+{
+	const json_t *agent = json_array_get(params, 0);
+	char clean[MAX_USER_AGENT + 1];
+	size_t n = 0;
+
+	if (!json_is_string(agent) || c->user_agent)
+		return;
+	for (const char *s = json_string_value(agent); *s && n < MAX_USER_AGENT; s++)
+		if (*s >= 0x20 && *s <= 0x7e && *s != '"' && *s != '\\')
+			clean[n++] = *s;
+	clean[n] = '\0';
+	c->user_agent = strdup(clean);
+}
+
+static void handle_subscribe(struct conn *c, const json_t *id, const json_t *params)
+{
+	size_t n1 = (size_t)stratum_settings()->cfg->nonce1length;
+	const json_t *session = json_array_get(params, 1);
+	uint8_t wanted[8];
+	char idt[ID_TEXT_MAX], nonce1[17];
+	bool resume = json_is_string(session)
+		      && !hex_decode_exact(json_string_value(session), wanted, n1);
+
+	remember_user_agent(c, params);
+	nonce1_assign(c, n1, resume ? wanted : NULL);
+	hex_encode(c->nonce1, n1, nonce1);
+	send_printf(c,
+		    "{\"id\":%s,\"result\":[[[\"mining.set_difficulty\",\"%s\"],"
+		    "[\"mining.notify\",\"%s\"]],\"%s\",%d],\"error\":null}\n",
+		    text_of_id(id, idt), nonce1, nonce1, nonce1,
+		    stratum_settings()->cfg->nonce2length);
+	if (!c->subscribed) {
+		c->subscribed = true;
+		send_first_work(c);
+	}
+}
+
+/* ---- mining.authorize ---- */
+
+static void emit_miner_connected(const struct conn *c)
+{
+	json_t *data;
+
+	if (!events_wanted("miner_connected"))
+		return;
+	data = json_object();
+	add_miner_fields(data, c);
+	json_object_set_new(data, "user_agent", json_string(c->user_agent ? c->user_agent : ""));
+	json_object_set_new(data, "diff", json_real(c->vardiff.diff));
+	events_emit("miner_connected", data);
+}
+
+static int validate_username(const char *user, char *address, uint8_t *script,
+			     size_t *script_len, char *err, size_t errlen)
+{
+	const char *dot = strchr(user, '.');
+	size_t alen = dot ? (size_t)(dot - user) : strlen(user);
+	enum address_type type;
+	char why[160];
+
+	if (alen == 0 || alen > ADDRESS_MAX_LEN) {
+		snprintf(err, errlen, "username must be a Bitcoin address, optionally followed "
+				      "by .worker");
+		return -1;
+	}
+	memcpy(address, user, alen);
+	address[alen] = '\0';
+	if (address_to_script(address, stratum_settings()->net, script, script_len, &type, why,
+			      sizeof(why))) {
+		snprintf(err, errlen, "invalid payout address '%s': %s", address, why);
+		return -1;
+	}
+	if (type == ADDR_WITNESS_OTHER) {
+		snprintf(err, errlen, "invalid payout address '%s': witness version not "
+				      "spendable yet", address);
+		return -1;
+	}
+	return 0;
+}
+
+static void handle_authorize(struct conn *c, const json_t *id, const json_t *params)
+{
+	const json_t *user = json_array_get(params, 0);
+	char address[ADDRESS_MAX_LEN + 1], err[300], current[ADDRESS_MAX_LEN + 1];
+	uint8_t script[ADDRESS_SCRIPT_MAX];
+	size_t script_len;
+
+	if (!json_is_string(user) || !is_plain_text(json_string_value(user), MAX_USERNAME)) {
+		reply_authorize_failure(c, id, "username must be a Bitcoin address[.worker] of "
+					       "printable characters");
+		return;
+	}
+	if (validate_username(json_string_value(user), address, script, &script_len, err,
+			      sizeof(err))) {
+		log_info("stratum", "client %llu (%s): authorize refused: %s",
+			 (unsigned long long)c->id, c->ip, err);
+		reply_authorize_failure(c, id, err);
+		return;
+	}
+	if (c->authorized) {
+		if (strcmp(conn_address(c, current, sizeof(current)), address))
+			reply_authorize_failure(c, id, "connection already authorized for another "
+						       "address");
+		else
+			reply_result(c, id, "true");
+		return;
+	}
+	c->username = strdup(json_string_value(user));
+	if (!c->username) {
+		conn_close_soon(c, "out of memory");
+		return;
+	}
+	c->address_len = (uint8_t)strlen(address);
+	memcpy(c->script, script, script_len);
+	c->script_len = (uint8_t)script_len;
+	c->authorized = true;
+	atomic_fetch_add(&g_stats.miners_authorized, 1);
+	reply_result(c, id, "true");
+	log_fields(LOG_INFO, "stratum", "miner authorized",
+		   json_pack("{s:I, s:s, s:s, s:s}", "client_id", (json_int_t)c->id, "address",
+			     address, "worker", conn_worker(c), "ip", c->ip));
+	emit_miner_connected(c);
+	send_first_work(c);
+}
+
+/* ---- mining.configure (BIP310) ---- */
+
+static json_t *configure_version_rolling(struct conn *c, const json_t *options)
+{
+	const json_t *mask = json_object_get(options, "version-rolling.mask");
+	uint32_t miner_mask = 0xffffffffu;
+	char text[9];
+	json_t *out = json_object();
+
+	if (mask) {
+		const char *hex = json_is_string(mask) ? json_string_value(mask) : "";
+		size_t len = strlen(hex);
+
+		if (len == 0 || len > 8 || !hex_is_valid(hex, len)) {
+			json_object_set_new(out, "version-rolling", json_false());
+			return out;
+		}
+		miner_mask = (uint32_t)strtoul(hex, NULL, 16);
+	}
+	c->version_mask = POOL_VERSION_MASK & miner_mask;
+	snprintf(text, sizeof(text), "%08x", c->version_mask);
+	json_object_set_new(out, "version-rolling", json_boolean(c->version_mask != 0));
+	json_object_set_new(out, "version-rolling.mask", json_string(text));
+	return out;
+}
+
+static void handle_configure(struct conn *c, const json_t *id, const json_t *params)
+{
+	const json_t *extensions = json_array_get(params, 0);
+	const json_t *options = json_array_get(params, 1);
+	json_t *result = json_object(), *ext;
+	size_t i;
+	char *text;
+
+	if (!json_is_array(extensions)) {
+		json_decref(result);
+		reply_error(c, id, ERR_OTHER, "mining.configure needs [[extensions], {options}]");
+		return;
+	}
+	json_array_foreach(extensions, i, ext) {
+		if (!json_is_string(ext))
+			continue;
+		if (!strcmp(json_string_value(ext), "version-rolling")) {
+			json_t *rolling = configure_version_rolling(c, options);
+
+			json_object_update(result, rolling);
+			json_decref(rolling);
+		} else if (strlen(json_string_value(ext)) < 64)
+			json_object_set_new(result, json_string_value(ext), json_false());
+	}
+	text = json_dumps(result, JSON_COMPACT);
+	json_decref(result);
+	if (text)
+		reply_result(c, id, text);
+	free(text);
+}
+
+/* ---- mining.suggest_difficulty ---- */
+
+static void handle_suggest_difficulty(struct conn *c, const json_t *id, const json_t *params)
+{
+	const json_t *v = json_array_get(params, 0);
+	double suggested = json_is_number(v) ? json_number_value(v)
+			   : json_is_string(v) ? strtod(json_string_value(v), NULL) : 0;
+	double old = c->vardiff.diff, fresh;
+
+	if (!isfinite(suggested) || suggested <= 0) {
+		reply_error(c, id, ERR_OTHER, "mining.suggest_difficulty needs a positive number");
+		return;
+	}
+	if (vardiff_suggest(&c->vardiff, &stratum_settings()->vardiff, suggested,
+			    now_monotonic(), &fresh))
+		change_difficulty(c, old);
+	if (!json_is_null(id))
+		reply_result(c, id, "true");
+}
+
+/* ---- mining.submit ---- */
+
+/* A submission's fields, decoded. */
+struct submission {
+	uint64_t job_id;
+	uint8_t nonce2[32];
+	size_t nonce2_len;
+	uint32_t ntime, nonce, version_bits;
+};
+
+static int decode_submission(const json_t *params, struct submission *s)
+{
+	size_t n = json_array_size(params);
+	const char *job, *nonce2, *ntime, *nonce;
+	long len;
+
+	if (n != 5 && n != 6)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!json_is_string(json_array_get(params, i)))
+			return -1;
+	job = json_string_value(json_array_get(params, 1));
+	nonce2 = json_string_value(json_array_get(params, 2));
+	ntime = json_string_value(json_array_get(params, 3));
+	nonce = json_string_value(json_array_get(params, 4));
+	if (strlen(job) != 16 || !hex_is_valid(job, 16))
+		s->job_id = 0;
+	else
+		s->job_id = strtoull(job, NULL, 16);
+	len = hex_decode(nonce2, s->nonce2, sizeof(s->nonce2));
+	s->nonce2_len = len < 0 ? 0 : (size_t)len;
+	if (len < 0 || uint32_of_hex(ntime, &s->ntime) || uint32_of_hex(nonce, &s->nonce))
+		return -1;
+	s->version_bits = 0;
+	if (n == 6) {
+		const char *vb = json_string_value(json_array_get(params, 5));
+		size_t vlen = strlen(vb);
+
+		if (vlen == 0 || vlen > 8 || !hex_is_valid(vb, vlen))
+			return -1;
+		s->version_bits = (uint32_t)strtoul(vb, NULL, 16);
+	}
+	return 0;
+}
+
+static void emit_share(const struct conn *c, const struct submission *s, double sdiff,
+		       bool accepted, const char *reason, const struct share_output *out,
+		       const struct workbase *wb)
+{
+	char job[17], hash[65];
+	json_t *data;
+
+	if (!events_wanted("share_submitted"))
+		return;
+	data = json_object();
+	add_miner_fields(data, c);
+	snprintf(job, sizeof(job), "%016llx", (unsigned long long)s->job_id);
+	json_object_set_new(data, "job_id", json_string(job));
+	json_object_set_new(data, "diff", json_real(c->vardiff.diff));
+	json_object_set_new(data, "sdiff", json_real(sdiff));
+	json_object_set_new(data, "accepted", json_boolean(accepted));
+	json_object_set_new(data, "reject_reason", accepted ? json_null() : json_string(reason));
+	if (out) {
+		block_hash_hex(out->header, hash);
+		json_object_set_new(data, "hash", json_string(hash));
+	}
+	json_object_set_new(data, "is_block", json_boolean(out && out->is_block));
+	if (wb)
+		json_object_set_new(data, "height", json_integer(wb->height));
+	events_emit("share_submitted", data);
+}
+
+static void reject_share(struct conn *c, const json_t *id, const struct submission *s,
+			 enum share_result r, int code, const char *msg,
+			 const struct share_output *out, const struct workbase *wb)
+{
+	enum reject_reason reason = share_result_reject_reason(r);
+
+	atomic_fetch_add(&g_stats.shares_rejected[reason], 1);
+	c->shares_rejected++;
+	reply_error(c, id, code, msg);
+	emit_share(c, s, out ? out->diff : 0, false, share_result_reason(r), out, wb);
+}
+
+static void reject_unready(struct conn *c, const json_t *id, enum reject_reason reason)
+{
+	atomic_fetch_add(&g_stats.shares_rejected[reason], 1);
+	c->shares_rejected++;
+	if (reason == REJECT_NOT_SUBSCRIBED)
+		reply_error(c, id, ERR_NOT_SUBSCRIBED, "Not subscribed");
+	else
+		reply_error(c, id, ERR_UNAUTHORIZED, "Unauthorized worker");
+}
+
+static void describe_rejection(enum share_result r, int *code, const char **msg)
+{
+	switch (r) {
+	case SHARE_STALE: *code = ERR_JOB; *msg = "Stale job"; return;
+	case SHARE_JOB_NOT_FOUND: *code = ERR_JOB; *msg = "Job not found"; return;
+	case SHARE_DUPLICATE: *code = ERR_DUPLICATE; *msg = "Duplicate share"; return;
+	case SHARE_LOW_DIFF: *code = ERR_LOW_DIFF; *msg = "Low difficulty share"; return;
+	case SHARE_BAD_NTIME: *code = ERR_OTHER; *msg = "Invalid ntime"; return;
+	case SHARE_BAD_VERSION: *code = ERR_OTHER; *msg = "Invalid version bits"; return;
+	case SHARE_BAD_EXTRANONCE2: *code = ERR_OTHER; *msg = "Invalid extranonce2 size"; return;
+	default: *code = ERR_OTHER; *msg = "Invalid share"; return;
+	}
+}
+
+/* The lowest difficulty this miner's shares must meet now. */
+static double required_difficulty(const struct conn *c, double now)
+{
+	double d = c->vardiff.diff;
+
+	if (now < c->old_diff_until && c->vardiff.old_diff > 0 && c->vardiff.old_diff < d)
+		d = c->vardiff.old_diff;
+	return d;
+}
+
+static void hand_block_to_submit(struct conn *c, const struct conn_job *job,
+				 const struct share_output *out, const struct submission *s)
+{
+	const size_t n1 = (size_t)stratum_settings()->cfg->nonce1length;
+	struct buf coinbase = BUF_INIT;
+	struct block_candidate cand = { 0 };
+
+	coinbase_join(&coinbase, job->coinbase, job->coinb1_len, c->nonce1, n1, s->nonce2,
+		      s->nonce2_len, job->coinbase + job->coinb1_len, job->coinb2_len);
+	cand.block_hex = block_assemble_hex(job->wb, out->header, coinbase.data, coinbase.len);
+	buf_free(&coinbase);
+	if (!cand.block_hex) {
+		log_error("stratum", "client %llu solved a block but it cannot be assembled",
+			  (unsigned long long)c->id);
+		return;
+	}
+	block_hash_hex(out->header, cand.hash);
+	cand.height = job->wb->height;
+	cand.job_id = s->job_id;
+	cand.client_id = c->id;
+	conn_address(c, cand.address, sizeof(cand.address));
+	copy_string(cand.worker, conn_worker(c), sizeof(cand.worker));
+	cand.diff = c->vardiff.diff;
+	cand.sdiff = out->diff;
+	cand.network_diff = job->wb->network_diff;
+	cand.coinbasevalue = job->wb->coinbasevalue;
+	copy_string(cand.ip, c->ip, sizeof(cand.ip));
+	submit_block(&cand);
+	log_fields(LOG_INFO, "stratum", "block solved",
+		   json_pack("{s:s, s:I, s:I, s:s}", "hash", cand.hash, "height",
+			     (json_int_t)cand.height, "client_id", (json_int_t)c->id, "address",
+			     cand.address));
+}
+
+static void account_accepted(struct conn *c, const struct submission *s,
+			     const struct share_output *out, const struct workbase *wb,
+			     double now)
+{
+	double credited = c->vardiff.diff, old = c->vardiff.diff, fresh;
+
+	atomic_fetch_add(&g_stats.shares_accepted, 1);
+	atomic_fetch_add(&g_stats.share_diff_accepted_milli, (uint_fast64_t)(credited * 1000.0));
+	c->shares_accepted++;
+	if (out->diff > c->best_diff)
+		c->best_diff = out->diff;
+	emit_share(c, s, out->diff, true, "", out, wb);
+	if (vardiff_on_share(&c->vardiff, &stratum_settings()->vardiff, now, &fresh))
+		change_difficulty(c, old);
+}
+
+static bool check_duplicate(struct conn *c, const struct submission *s)
+{
+	if (!c->dups) {
+		c->dups = malloc(sizeof(*c->dups));
+		if (!c->dups)
+			return false;
+		dup_filter_init(c->dups);
+	}
+	return dup_filter_seen(c->dups, s->job_id, s->nonce2, s->nonce2_len, s->ntime, s->nonce,
+			       s->version_bits);
+}
+
+static enum share_result judge_share(struct conn *c, const struct conn_job *job,
+				     const struct submission *s, double now,
+				     struct share_output *out)
+{
+	const struct config *cfg = stratum_settings()->cfg;
+	struct share_input in = {
+		.wb = job->wb,
+		.coinb1 = job->coinbase, .coinb1_len = job->coinb1_len,
+		.coinb2 = job->coinbase + job->coinb1_len, .coinb2_len = job->coinb2_len,
+		.nonce1 = c->nonce1, .nonce1_len = (size_t)cfg->nonce1length,
+		.nonce2 = s->nonce2, .nonce2_len = s->nonce2_len,
+		.nonce2_expected_len = (size_t)cfg->nonce2length,
+		.ntime = s->ntime, .nonce = s->nonce,
+		.version_bits = s->version_bits, .version_mask = c->version_mask,
+		.share_diff = required_difficulty(c, now),
+	};
+	enum share_result r = share_compute(&in, out);
+
+	if (r == SHARE_OK && check_duplicate(c, s))
+		return SHARE_DUPLICATE;
+	return r;
+}
+
+/* Job lookup: JOB_LIVE jobs come back; otherwise *r says stale or unknown. */
+static struct conn_job *live_job(struct conn *c, uint64_t job_id, enum share_result *r)
+{
+	struct conn_job *job = conn_find_job(c, job_id);
+
+	if (job && job->block_seq == jobs_block_seq())
+		return job;
+	*r = job || jobs_state_of(job_id) != JOB_UNKNOWN ? SHARE_STALE : SHARE_JOB_NOT_FOUND;
+	return NULL;
+}
+
+static void reject_with(struct conn *c, const json_t *id, const struct submission *s,
+			enum share_result r, const struct share_output *out,
+			const struct workbase *wb)
+{
+	const char *msg;
+	int code;
+
+	describe_rejection(r, &code, &msg);
+	reject_share(c, id, s, r, code, msg, out, wb);
+}
+
+static void handle_submit(struct conn *c, const json_t *id, const json_t *params)
+{
+	struct submission s;
+	struct share_output out;
+	struct conn_job *job;
+	enum share_result r = SHARE_INVALID;
+	double now = now_monotonic();
+
+	if (!c->subscribed || !c->authorized) {
+		reject_unready(c, id, c->subscribed ? REJECT_UNAUTHORIZED : REJECT_NOT_SUBSCRIBED);
+		return;
+	}
+	if (decode_submission(params, &s)) {
+		atomic_fetch_add(&g_stats.shares_rejected[REJECT_INVALID], 1);
+		c->shares_rejected++;
+		reply_error(c, id, ERR_OTHER, "Invalid submit parameters: expected [worker, "
+					      "job_id, extranonce2, ntime, nonce(, version_bits)] "
+					      "as hex strings");
+		return;
+	}
+	job = live_job(c, s.job_id, &r);
+	if (!job) {
+		reject_with(c, id, &s, r, NULL, NULL);
+		return;
+	}
+	r = judge_share(c, job, &s, now, &out);
+	if (r == SHARE_OK && out.is_block)
+		hand_block_to_submit(c, job, &out, &s);
+	if (r != SHARE_OK) {
+		reject_with(c, id, &s, r, r == SHARE_LOW_DIFF || r == SHARE_DUPLICATE ? &out : NULL,
+			    job->wb);
+		return;
+	}
+	reply_result(c, id, "true");
+	account_accepted(c, &s, &out, job->wb, now);
+}
+
+/* ---- dispatch ---- */
+
+void stratum_conn_init(struct conn *c)
+{
+	const struct stratum_settings *st = stratum_settings();
+
+	vardiff_init(&c->vardiff, &st->vardiff, st->cfg->startdiff, now_monotonic());
+}
+
+static void handle_garbage(struct conn *c, const char *why)
+{
+	reply_error(c, NULL, ERR_OTHER, why);
+	if (++c->bad_lines >= MAX_BAD_LINES)
+		conn_close_for_abuse(c, "too many malformed lines");
+}
+
+static void dispatch(struct conn *c, const char *method, const json_t *id, const json_t *params)
+{
+	if (!strcmp(method, "mining.submit"))
+		handle_submit(c, id, params);
+	else if (!strcmp(method, "mining.subscribe"))
+		handle_subscribe(c, id, params);
+	else if (!strcmp(method, "mining.authorize"))
+		handle_authorize(c, id, params);
+	else if (!strcmp(method, "mining.configure"))
+		handle_configure(c, id, params);
+	else if (!strcmp(method, "mining.suggest_difficulty"))
+		handle_suggest_difficulty(c, id, params);
+	else if (!strcmp(method, "mining.extranonce.subscribe"))
+		reply_result(c, id, "true");
+	else {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "Unknown method '%.64s'", method);
+		reply_error(c, id, ERR_OTHER, msg);
+	}
+}
+
+void stratum_handle_line(struct conn *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(line, len, 0, &jerr);
+	const json_t *method, *params, *id;
+
+	if (!req || !json_is_object(req)) {
+		json_decref(req);
+		handle_garbage(c, "Parse error: expected a JSON-RPC request object");
+		return;
+	}
+	method = json_object_get(req, "method");
+	params = json_object_get(req, "params");
+	id = json_object_get(req, "id");
+	if (!json_is_string(method)) {
+		reply_error(c, id, ERR_OTHER, "Missing method");
+		json_decref(req);
+		return;
+	}
+	if (!params || json_is_null(params))
+		params = NULL;
+	else if (!json_is_array(params)) {
+		reply_error(c, id, ERR_OTHER, "params must be an array");
+		json_decref(req);
+		return;
+	}
+	c->bad_lines = 0;
+	dispatch(c, json_string_value(method), id, params);
+	json_decref(req);
+}
+
+/* ---- housekeeping ---- */
+
+void stratum_conn_tick(struct conn *c, double now)
+{
+	double old = c->vardiff.diff, fresh;
+
+	if (c->authorized && vardiff_on_tick(&c->vardiff, &stratum_settings()->vardiff, now,
+					     &fresh))
+		change_difficulty(c, old);
+}
+
+void stratum_conn_closed(struct conn *c, const char *why)
+{
+	json_t *data;
+
+	if (!c->authorized)
+		return;
+	atomic_fetch_sub(&g_stats.miners_authorized, 1);
+	if (!events_wanted("miner_disconnected"))
+		return;
+	data = json_object();
+	add_miner_fields(data, c);
+	json_object_set_new(data, "reason", json_string(why));
+	json_object_set_new(data, "shares_accepted", json_integer((json_int_t)c->shares_accepted));
+	json_object_set_new(data, "shares_rejected", json_integer((json_int_t)c->shares_rejected));
+	json_object_set_new(data, "best_diff", json_real(c->best_diff));
+	json_object_set_new(data, "connected_s", json_real(now_monotonic() - c->connected_at));
+	events_emit("miner_disconnected", data);
+}

@@ -1,0 +1,44 @@
+/*
+ * submit.h - block submission on its own thread and its own RPC connection.
+ *
+ * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
+ *
+ * A share that solves a block is handed here before anything else is done
+ * with it. The submit thread sleeps on a condition variable and owns a curl
+ * handle used for nothing but submitblock, so a block never waits behind a
+ * getblocktemplate or a poll. After the node answers it logs the result with
+ * the block hash and height, counts it, emits block_found and asks the
+ * generator for a fresh template.
+ */
+#ifndef CKPOOL_SUBMIT_H
+#define CKPOOL_SUBMIT_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+/* One solved block. submit_block() takes ownership of block_hex. */
+struct block_candidate {
+	char *block_hex;
+	char hash[65];          /* display order */
+	int64_t height;
+	uint64_t job_id;
+	uint64_t client_id;
+	char address[96];
+	char worker[128];
+	double diff;            /* the connection's difficulty */
+	double sdiff;           /* the share's difficulty */
+	double network_diff;
+	int64_t coinbasevalue;
+	char ip[64];
+};
+
+int submit_start(const struct config *cfg, char *err, size_t errlen);
+/* Submits what is queued, then stops and joins the thread. */
+void submit_stop(void);
+
+/* Queues the candidate (copied; block_hex taken over) and wakes the submit
+ * thread at once. Never blocks on the network. */
+void submit_block(struct block_candidate *candidate);
+
+#endif

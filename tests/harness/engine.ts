@@ -1,0 +1,220 @@
+/**
+ * The C mining engine (`ckpool/ckpool`) for tests: writes a config for a
+ * regtest node on free loopback ports, starts the engine, waits until its
+ * Stratum port accepts connections (which it opens after the first block
+ * template), and stops, kills or restarts it on the same ports.
+ *
+ *   const engine = await startEngine(node, { startdiff: 1e-9 });
+ *   ... connect to engine.stratumPort ...
+ *   await engine.stop();
+ *
+ * Set CKPOOL_BIN to run another build (e.g. `ckpool/ckpool-asan`).
+ */
+
+import type { BitcoinNode } from "./bitcoin_node.ts";
+import { freePort, waitFor, waitForPort } from "./ports.ts";
+import { type ManagedProcess, spawnManaged } from "./process.ts";
+
+/** What the engine needs to know about a node: where its RPC is, the credentials, ZMQ. */
+export type EngineNode = Pick<
+  BitcoinNode,
+  "rpcHost" | "rpcPort" | "user" | "pass" | "zmqHashblock"
+>;
+
+/** Config keys as in docs/engine.md; any key may be overridden (or given invalid on purpose). */
+export type EngineConfig = Record<string, unknown>;
+
+export interface Engine {
+  readonly stratumPort: number;
+  readonly metricsPort: number;
+  readonly config: EngineConfig;
+  readonly configPath: string;
+  readonly dir: string;
+  /** The running process (replaced by `restart()`). */
+  readonly process: ManagedProcess;
+  /** SIGTERM; SIGKILL after `graceMs`. Resolves with the exit code; removes the temp dir. */
+  stop(graceMs?: number): Promise<number>;
+  /** SIGKILL at once. */
+  kill(): Promise<number>;
+  /** Stops (if running) and starts again with the same config and ports. */
+  restart(): Promise<void>;
+  /** Everything the engine logged so far (all runs; kept after `stop()`). */
+  logs(): string;
+  /** The JSON log lines parsed (non-JSON lines skipped). */
+  logLines(): Array<Record<string, unknown>>;
+  /** Sends a signal (e.g. SIGHUP). */
+  signal(sig: Deno.Signal): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+export const CKPOOL_DIR = `${REPO_ROOT}ckpool`;
+
+let built: Promise<string> | null = null;
+
+/** Builds the engine once per test process (`make -C ckpool`, a no-op when current). */
+export function engineBinary(): Promise<string> {
+  const override = Deno.env.get("CKPOOL_BIN");
+  if (override) return Promise.resolve(override);
+  try {
+    Deno.statSync(`${CKPOOL_DIR}/ckpool`);
+  } catch {
+    built = null; // removed since (make clean): build again
+  }
+  built ??= (async () => {
+    const out = await new Deno.Command("make", {
+      args: ["-s", "-C", CKPOOL_DIR, "ckpool"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`make -C ckpool failed:\n${new TextDecoder().decode(out.stderr)}`);
+    }
+    return `${CKPOOL_DIR}/ckpool`;
+  })();
+  return built;
+}
+
+/** The config startEngine writes before applying overrides. */
+export function baseConfig(node: EngineNode, stratumPort: number, metricsPort: number) {
+  return {
+    btcd: [{
+      url: `${node.rpcHost}:${node.rpcPort}`,
+      auth: node.user,
+      pass: node.pass,
+      notify: true,
+    }],
+    ...(node.zmqHashblock ? { zmqblock: node.zmqHashblock } : {}),
+    serverurl: [`127.0.0.1:${stratumPort}`],
+    metrics_listen: `127.0.0.1:${metricsPort}`,
+    mindiff: 1e-9,
+    startdiff: 1e-9,
+    btcsig: "/thebitcoingame/",
+    region: "eu",
+    pool_instance: "ckpool-test",
+    blockpoll_ms: 50,
+    update_interval: 30,
+  } as EngineConfig;
+}
+
+/** Writes `config` to a file in `dir` and returns its path. */
+export async function writeConfig(dir: string, config: EngineConfig): Promise<string> {
+  const path = `${dir}/ckpool.json`;
+  await Deno.writeTextFile(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+/** Runs the engine to completion (for config errors): exit code and output. */
+export async function runEngineOnce(args: string[]) {
+  const bin = await engineBinary();
+  const out = await new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Starts the engine against `node`; `overrides` replace top-level config keys. */
+export async function startEngine(
+  node: EngineNode,
+  overrides: EngineConfig = {},
+  options: { readyTimeoutMs?: number } = {},
+): Promise<Engine> {
+  const bin = await engineBinary();
+  const dir = await Deno.makeTempDir({ prefix: "ckpool-test-" });
+  const stratumPort = freePort();
+  const metricsPort = freePort();
+  const config = { ...baseConfig(node, stratumPort, metricsPort), ...overrides };
+  const configPath = await writeConfig(dir, config);
+  const logPath = `${dir}/engine.log`;
+  let proc: ManagedProcess;
+  let removed = false;
+
+  const spawn = async () => {
+    proc = spawnManaged({ name: "ckpool", cmd: bin, args: ["-c", configPath], logPath });
+    const exitedEarly = proc.exited.then((code) => {
+      throw new Error(`ckpool exited with ${code} before listening:\n${tail(proc.log())}`);
+    });
+    await Promise.race([waitForPort(stratumPort, options.readyTimeoutMs ?? 20_000), exitedEarly])
+      .catch(async (error) => {
+        await proc.stop(1_000);
+        throw error;
+      });
+    exitedEarly.catch(() => {});
+  };
+
+  let keptLog = "";
+  const removeDir = async () => {
+    if (removed) return;
+    removed = true;
+    keptLog = readLog();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+
+  const readLog = () => {
+    try {
+      return Deno.readTextFileSync(logPath);
+    } catch {
+      return "";
+    }
+  };
+
+  await spawn();
+  const engine: Engine = {
+    stratumPort,
+    metricsPort,
+    config,
+    configPath,
+    dir,
+    get process() {
+      return proc;
+    },
+    async stop(graceMs = 5_000) {
+      const code = await proc.stop(graceMs);
+      await removeDir();
+      return code;
+    },
+    kill: () => proc.kill(),
+    async restart() {
+      await proc.stop();
+      await spawn();
+    },
+    logs: () => (removed ? keptLog : readLog()),
+    logLines() {
+      return parseLogLines(this.logs());
+    },
+    signal(sig: Deno.Signal) {
+      Deno.kill(proc.pid, sig);
+    },
+    async [Symbol.asyncDispose]() {
+      await engine.stop();
+    },
+  };
+  return engine;
+}
+
+/** Parses JSON log lines, skipping anything else. */
+export function parseLogLines(text: string): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      // a line cut by a crash
+    }
+  }
+  return lines;
+}
+
+/** Waits until the engine logged a line matching `match`; returns it. */
+export function waitForLog(
+  engine: Engine,
+  match: (line: Record<string, unknown>) => boolean,
+  what = "a matching log line",
+  timeoutMs = 15_000,
+): Promise<Record<string, unknown>> {
+  return waitFor(() => engine.logLines().find(match), { timeoutMs, what });
+}
+
+function tail(text: string): string {
+  return text.trimEnd().split("\n").slice(-20).join("\n");
+}
