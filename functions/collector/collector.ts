@@ -1,0 +1,305 @@
+/**
+ * The collector: sources (JetStream consumer and/or engine sockets) -> batch
+ * pipeline -> PostgreSQL + Redis Streams, with seq-gap tracking per engine
+ * start and /metrics + /health.
+ */
+
+import postgres from "postgres";
+import { Redis } from "ioredis";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { backoffDelay, sleep } from "../lib/backoff.ts";
+import { createLogger, type Logger, LogSampler } from "../lib/log.ts";
+import { Registry } from "../lib/metrics.ts";
+import { connectNats } from "../lib/nats_connect.ts";
+import { type HealthReport, type OpsServer, startOpsServer } from "../lib/ops_server.ts";
+import type { CollectorConfig } from "./config.ts";
+import { allMigrations, migrate } from "./migrate.ts";
+import { runNatsSource } from "./nats_source.ts";
+import { loadSources, type SourceSeq, writeEvents } from "./pg_sink.ts";
+import { CollectorPipeline, type Item } from "./pipeline.ts";
+import { RedisSink } from "./redis_sink.ts";
+import { type SocketSource, startSocketSource } from "./socket_source.ts";
+
+export interface Collector {
+  readonly registry: Registry;
+  readonly metricsPort: number;
+  /** Seq state per `${pool_instance}/${boot_id}` as last committed. */
+  readonly sources: ReadonlyMap<string, SourceSeq>;
+  stop(): Promise<void>;
+}
+
+function sourceKey(s: { pool_instance: string; boot_id: string }): string {
+  return `${s.pool_instance}/${s.boot_id}`;
+}
+
+export async function startCollector(
+  config: CollectorConfig,
+  logger: Logger = createLogger({
+    component: "collector",
+    region: "global",
+    level: config.logLevel,
+  }),
+): Promise<Collector> {
+  const registry = new Registry();
+  const received = registry.counter(
+    "collector_events_received_total",
+    "Events taken from a source",
+  );
+  const invalid = registry.counter("collector_events_invalid_total", "Invalid events dropped");
+  const inserted = registry.counter(
+    "collector_events_inserted_total",
+    "Events newly inserted into PostgreSQL",
+  );
+  const duplicates = registry.counter(
+    "collector_events_duplicate_total",
+    "Events already stored (redeliveries, absorbed)",
+  );
+  const redisAdded = registry.counter(
+    "collector_redis_added_total",
+    "Events newly added to Redis streams",
+  );
+  const blocks = registry.counter("collector_blocks_inserted_total", "block_found rows inserted");
+  const batches = registry.counter("collector_batches_total", "Batches committed to both stores");
+  const sinkErrors = registry.counter("collector_sink_errors_total", "Failed writes (retried)");
+  const lag = registry.gauge(
+    "collector_commit_lag_seconds",
+    "Last batch: commit time minus its oldest event ts",
+  );
+  const seqHighest = registry.gauge("collector_seq_highest", "Highest seq seen per engine start");
+  const seqMissing = registry.gauge("collector_seq_missing", "Seqs missing below the highest");
+  const sources = new Map<string, SourceSeq>();
+  registry.gaugeFn(
+    "collector_seq_missing_total",
+    "Missing seqs over all tracked engine starts",
+    () => {
+      let total = 0;
+      for (const s of sources.values()) total += s.missing;
+      return total;
+    },
+  );
+  const natsConnected = registry.gauge("collector_nats_connected", "1 while connected to NATS");
+
+  const trackSource = (s: SourceSeq) => {
+    sources.set(sourceKey(s), s);
+    const labels = { pool_instance: s.pool_instance, boot_id: s.boot_id, region: s.region };
+    seqHighest.set(s.highest_seq, labels);
+    seqMissing.set(s.missing, labels);
+  };
+
+  const sql = postgres(config.databaseUrl, {
+    max: 4,
+    onnotice: () => {},
+    connect_timeout: 5,
+    idle_timeout: 60,
+  });
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times: number) => Math.min(100 * times, 1_000),
+  });
+  redis.on("error", () => {});
+  redis.connect().catch(() => {});
+  const redisSink = new RedisSink(redis, {
+    streamMaxLen: config.streamMaxLen,
+    dedupTtlSeconds: config.dedupTtlSeconds,
+  });
+
+  const abort = new AbortController();
+  // Schema first: nothing is consumed before the tables exist.
+  for (let attempt = 0;; attempt++) {
+    try {
+      const result = await migrate(
+        sql,
+        await allMigrations(),
+        (msg, fields) => logger.info(msg, fields),
+      );
+      logger.info("schema ready", { applied: result.applied, hypertable: result.hypertable });
+      for (const s of await loadSources(sql)) trackSource(s);
+      break;
+    } catch (error) {
+      logger.warn("postgres not ready for migrations; retrying", {
+        error: (error as Error).message,
+        attempt,
+      });
+      await sleep(backoffDelay(attempt, { initialMs: 250, maxMs: 5_000 }));
+    }
+  }
+
+  const commitLog = new LogSampler(logger, "batches committed", 5_000);
+  const pipeline = new CollectorPipeline(
+    {
+      writePg: (events) => writeEvents(sql, events),
+      writeRedis: (events, payloads) => redisSink.write(events, payloads),
+    },
+    { batchMax: config.batchMax, batchWaitMs: config.batchWaitMs },
+    {
+      committed(report) {
+        batches.inc();
+        inserted.inc(report.pg.inserted);
+        duplicates.inc(report.unique - report.pg.inserted + (report.items - report.unique));
+        redisAdded.inc(report.redisAdded);
+        blocks.inc(report.pg.blocks);
+        lag.set(Number(report.maxLagSeconds.toFixed(6)));
+        for (const s of report.pg.sources) {
+          const before = sources.get(sourceKey(s));
+          if (s.missing > 0 && (before?.missing ?? 0) !== s.missing) {
+            logger.warn("seq gap", {
+              pool_instance: s.pool_instance,
+              boot_id: s.boot_id,
+              highest_seq: s.highest_seq,
+              missing: s.missing,
+            });
+          }
+          trackSource(s);
+        }
+        commitLog.add(1, () => ({
+          inserted_total: inserted.get(),
+          duplicates_total: duplicates.get(),
+          queued: pipeline.queued,
+          lag_seconds: lag.get(),
+        }));
+      },
+      sinkFailed(sink, error, attempt) {
+        sinkErrors.inc(1, { sink });
+        if (attempt === 0 || attempt % 20 === 0) {
+          logger.warn("write failed; not acknowledging, retrying", {
+            sink,
+            attempt,
+            error: (error as Error)?.message ?? String(error),
+          });
+        }
+      },
+      sinkRecovered(sink, attempts) {
+        logger.info("write recovered", { sink, attempts });
+      },
+    },
+  );
+  registry.gaugeFn(
+    "collector_queued_events",
+    "Events received, not yet committed",
+    () => pipeline.queued,
+  );
+  registry.gaugeFn(
+    "collector_postgres_up",
+    "0 while PostgreSQL writes fail",
+    () => pipeline.sinkUp("postgres") ? 1 : 0,
+  );
+  registry.gaugeFn(
+    "collector_redis_up",
+    "0 while Redis writes fail",
+    () => pipeline.sinkUp("redis") ? 1 : 0,
+  );
+  pipeline.start();
+
+  const onItem = (kind: string) => (item: Item) => {
+    received.inc(1, { source: kind });
+    pipeline.push(item);
+  };
+  const onInvalid = (kind: string) => (reason: string) => {
+    invalid.inc(1, { source: kind });
+    if (invalid.get({ source: kind }) % 1000 === 1) {
+      logger.warn("invalid event dropped", {
+        source: kind,
+        reason,
+        total: invalid.get({ source: kind }),
+      });
+    }
+  };
+
+  let nc: NatsConnection | undefined;
+  let natsRun: Promise<void> | undefined;
+  const wantsNats = config.sources.some((s) => s.kind === "nats");
+  if (wantsNats) {
+    natsConnected.set(0);
+    const connecting = connectNats({
+      servers: config.natsUrl,
+      name: "collector",
+      waitOnFirstConnect: true,
+    });
+    natsRun = connecting.then(async (conn) => {
+      nc = conn;
+      natsConnected.set(1);
+      logger.info("nats connected", { server: conn.getServer() });
+      void (async () => {
+        for await (const s of conn.status()) {
+          if (s.type === "disconnect") {
+            natsConnected.set(0);
+            logger.warn("nats disconnected", { server: s.server });
+          } else if (s.type === "reconnect") {
+            natsConnected.set(1);
+            logger.info("nats reconnected", { server: s.server });
+          }
+        }
+      })();
+      await runNatsSource({
+        nc: conn,
+        logger,
+        maxMessages: Math.max(config.batchMax * 2, 1_000),
+        onItem: onItem("nats"),
+        onInvalid: onInvalid("nats"),
+      }, abort.signal);
+    });
+    natsRun.catch((error) => logger.error("nats source failed", { error: error.message }));
+  }
+  const sockets: SocketSource[] = [];
+  for (const spec of config.sources) {
+    if (spec.kind !== "socket") continue;
+    sockets.push(
+      await startSocketSource({
+        path: spec.path,
+        onItem: onItem("socket"),
+        onInvalid: onInvalid("socket"),
+      }),
+    );
+    logger.info("listening for engine events", { socket: spec.path });
+  }
+
+  const health = (): HealthReport => {
+    const reasons: string[] = [];
+    if (!pipeline.sinkUp("postgres")) reasons.push("postgres writes failing");
+    if (!pipeline.sinkUp("redis")) reasons.push("redis writes failing");
+    if (wantsNats && natsConnected.get() === 0) reasons.push("nats disconnected");
+    return {
+      status: reasons.length === 0 ? "ok" : "degraded",
+      reasons,
+      queued: pipeline.queued,
+      seq_missing_total: [...sources.values()].reduce((n, s) => n + s.missing, 0),
+    };
+  };
+  let ops: OpsServer;
+  try {
+    ops = startOpsServer({
+      hostname: config.metricsListen.hostname,
+      port: config.metricsListen.port,
+      registry,
+      health,
+    });
+  } catch (error) {
+    throw new Error(
+      `collector: cannot listen on COLLECTOR_METRICS_LISTEN ` +
+        `${config.metricsListen.hostname}:${config.metricsListen.port}: ${
+          (error as Error).message
+        }`,
+    );
+  }
+
+  return {
+    registry,
+    sources,
+    metricsPort: ops.port,
+    async stop() {
+      abort.abort();
+      for (const s of sockets) s.close();
+      await pipeline.stop();
+      if (nc) {
+        await nc.drain().catch(() => {});
+        await natsRun?.catch(() => {});
+      }
+      redis.disconnect();
+      await sql.end({ timeout: 5 });
+      await ops.close();
+      logger.info("collector stopped");
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/** Collector configuration from the environment and `--source` flags (see README.md). */
+
+import {
+  ConfigError,
+  envHostPort,
+  envInt,
+  type EnvSource,
+  envString,
+  type HostPort,
+} from "../lib/config.ts";
+import { type LogLevel, parseLogLevel } from "../lib/log.ts";
+
+export type SourceSpec = { kind: "nats" } | { kind: "socket"; path: string };
+
+export interface CollectorConfig {
+  sources: SourceSpec[];
+  natsUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  batchMax: number;
+  batchWaitMs: number;
+  streamMaxLen: number;
+  dedupTtlSeconds: number;
+  metricsListen: HostPort;
+  logLevel: LogLevel;
+}
+
+export const COLLECTOR_ENV_VARS = [
+  "COLLECTOR_SOURCE",
+  "NATS_URL",
+  "DATABASE_URL",
+  "REDIS_URL",
+  "COLLECTOR_BATCH_MAX",
+  "COLLECTOR_BATCH_WAIT_MS",
+  "REDIS_STREAM_MAXLEN",
+  "REDIS_DEDUP_TTL_SECONDS",
+  "COLLECTOR_METRICS_LISTEN",
+  "LOG_LEVEL",
+] as const;
+
+/** Parses `nats`, `socket:<path>` or a comma-separated list of both. */
+export function parseSources(text: string, what: string): SourceSpec[] {
+  const specs: SourceSpec[] = [];
+  for (const part of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    if (part === "nats") specs.push({ kind: "nats" });
+    else if (part.startsWith("socket:") && part.length > "socket:".length) {
+      specs.push({ kind: "socket", path: part.slice("socket:".length) });
+    } else {
+      throw new ConfigError(`${what}: unknown source '${part}' (use nats or socket:<path>)`);
+    }
+  }
+  if (specs.length === 0) throw new ConfigError(`${what}: no source given`);
+  if (specs.filter((s) => s.kind === "nats").length > 1) {
+    throw new ConfigError(`${what}: nats given twice`);
+  }
+  return specs;
+}
+
+/** `--source X` / `--source=X`, repeatable; returns undefined when absent. */
+export function sourcesFromArgs(args: string[]): SourceSpec[] | undefined {
+  const values: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--source") {
+      if (i + 1 >= args.length) throw new ConfigError("--source needs a value");
+      values.push(args[++i]);
+    } else if (arg.startsWith("--source=")) values.push(arg.slice("--source=".length));
+    else throw new ConfigError(`unknown argument '${arg}' (only --source is accepted)`);
+  }
+  return values.length === 0 ? undefined : parseSources(values.join(","), "--source");
+}
+
+export function loadCollectorConfig(env: EnvSource, args: string[] = []): CollectorConfig {
+  let logLevel: LogLevel;
+  try {
+    logLevel = parseLogLevel(env("LOG_LEVEL"));
+  } catch (error) {
+    throw new ConfigError((error as Error).message.replace(/^config: /, ""));
+  }
+  return {
+    sources: sourcesFromArgs(args) ??
+      parseSources(envString(env, "COLLECTOR_SOURCE", "nats"), "COLLECTOR_SOURCE"),
+    natsUrl: envString(env, "NATS_URL", "nats://127.0.0.1:4222"),
+    databaseUrl: envString(env, "DATABASE_URL", "postgres://tbg@127.0.0.1:5432/tbg"),
+    redisUrl: envString(env, "REDIS_URL", "redis://127.0.0.1:6379"),
+    batchMax: envInt(env, "COLLECTOR_BATCH_MAX", 2_000, { min: 1, max: 20_000 }),
+    batchWaitMs: envInt(env, "COLLECTOR_BATCH_WAIT_MS", 20, { min: 0, max: 10_000 }),
+    streamMaxLen: envInt(env, "REDIS_STREAM_MAXLEN", 1_000_000, { min: 1 }),
+    dedupTtlSeconds: envInt(env, "REDIS_DEDUP_TTL_SECONDS", 25 * 3600, { min: 60 }),
+    metricsListen: envHostPort(env, "COLLECTOR_METRICS_LISTEN", "127.0.0.1:9102"),
+    logLevel,
+  };
+}

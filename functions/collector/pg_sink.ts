@@ -1,0 +1,159 @@
+/**
+ * PostgreSQL writer: one statement per batch inserts the events (idempotent on
+ * (event_id, ts)), the block_found events into blocks, and folds the newly
+ * inserted seqs into event_sources. Only rows actually inserted count toward
+ * seq tracking, so redeliveries never inflate `received`.
+ */
+
+import type { Sql } from "postgres";
+import type { Envelope } from "../lib/envelope.ts";
+
+export interface SourceSeq {
+  pool_instance: string;
+  boot_id: string;
+  region: string;
+  highest_seq: number;
+  missing: number;
+}
+
+export interface PgWriteResult {
+  inserted: number;
+  blocks: number;
+  sources: SourceSeq[];
+}
+
+function blockFields(
+  data: Record<string, unknown>,
+): { height: number | null; hash: string | null } {
+  const height = Number.isSafeInteger(data.height) ? data.height as number : null;
+  const rawHash = data.hash ?? data.block_hash ?? data.blockhash;
+  return { height, hash: typeof rawHash === "string" ? rawHash : null };
+}
+
+/** The batch as the JSON array the statement reads with jsonb_to_recordset. */
+export function batchJson(events: Envelope[]): string {
+  return JSON.stringify(events.map((e) => {
+    const row: Record<string, unknown> = {
+      event_id: e.event_id,
+      event: e.event,
+      ts_us: e.ts,
+      source: e.source,
+      region: e.region,
+      pool_instance: e.pool_instance,
+      boot_id: e.boot_id,
+      seq: e.seq,
+      data: e.data,
+    };
+    if (e.event === "block_found") {
+      const { height, hash } = blockFields(e.data);
+      row.height = height;
+      row.block_hash = hash;
+    }
+    return row;
+  }));
+}
+
+export async function writeEvents(sql: Sql, events: Envelope[]): Promise<PgWriteResult> {
+  if (events.length === 0) return { inserted: 0, blocks: 0, sources: [] };
+  const rows = await sql<
+    Array<
+      {
+        kind: string;
+        n: number;
+        pool_instance: string;
+        boot_id: string;
+        region: string;
+        highest_seq: string;
+        missing: string;
+      }
+    >
+  >`
+    with batch as (
+      select * from jsonb_to_recordset((${batchJson(events)}::text)::jsonb) as x(
+        event_id uuid, event text, ts_us bigint, source text, region text,
+        pool_instance text, boot_id uuid, seq bigint, data jsonb,
+        height bigint, block_hash text)
+    ),
+    ins as (
+      insert into events (event_id, ts, event, source, region, pool_instance, boot_id, seq, data)
+      select event_id, timestamptz 'epoch' + ts_us * interval '1 microsecond', event, source,
+             region, pool_instance, boot_id, seq, data
+      from batch
+      on conflict (event_id, ts) do nothing
+      returning event_id, ts, event, region, pool_instance, boot_id, seq
+    ),
+    blk as (
+      insert into blocks (event_id, ts, region, pool_instance, height, block_hash, data)
+      select b.event_id, timestamptz 'epoch' + b.ts_us * interval '1 microsecond', b.region,
+             b.pool_instance, b.height, b.block_hash, b.data
+      from batch b where b.event = 'block_found'
+      on conflict (event_id) do nothing
+      returning 1
+    ),
+    agg as (
+      select pool_instance, boot_id, max(region) as region, max(seq) as hi, min(seq) as lo,
+             count(*) as n
+      from ins group by pool_instance, boot_id
+    ),
+    src as (
+      insert into event_sources as s
+        (pool_instance, boot_id, region, highest_seq, lowest_seq, received, missing)
+      select pool_instance, boot_id, region, hi, lo, n, hi - least(lo, 1) + 1 - n from agg
+      on conflict (pool_instance, boot_id) do update set
+        highest_seq = greatest(s.highest_seq, excluded.highest_seq),
+        lowest_seq  = least(s.lowest_seq, excluded.lowest_seq),
+        received    = s.received + excluded.received,
+        missing     = greatest(s.highest_seq, excluded.highest_seq)
+                      - least(s.lowest_seq, excluded.lowest_seq, 1) + 1
+                      - (s.received + excluded.received),
+        region      = excluded.region,
+        updated_at  = now()
+      returning pool_instance, boot_id, region, highest_seq, missing
+    )
+    select 'count' as kind, (select count(*) from ins)::int as n, null as pool_instance,
+           null as boot_id, null as region, null as highest_seq, null as missing
+    union all
+    select 'blocks', (select count(*) from blk)::int, null, null, null, null, null
+    union all
+    select 'source', 0, pool_instance, boot_id::text, region, highest_seq::text, missing::text
+    from src`;
+  const result: PgWriteResult = { inserted: 0, blocks: 0, sources: [] };
+  for (const row of rows) {
+    if (row.kind === "count") result.inserted = row.n;
+    else if (row.kind === "blocks") result.blocks = row.n;
+    else {
+      result.sources.push({
+        pool_instance: row.pool_instance,
+        boot_id: row.boot_id,
+        region: row.region,
+        highest_seq: Number(row.highest_seq),
+        missing: Number(row.missing),
+      });
+    }
+  }
+  return result;
+}
+
+/** The most recently updated sources, for /metrics after a restart. */
+export async function loadSources(sql: Sql, limit = 200): Promise<SourceSeq[]> {
+  const rows = await sql<
+    Array<
+      {
+        pool_instance: string;
+        boot_id: string;
+        region: string;
+        highest_seq: string;
+        missing: string;
+      }
+    >
+  >`
+    select pool_instance, boot_id::text, region, highest_seq::text, missing::text
+    from event_sources order by updated_at desc limit ${limit}`;
+  return rows.map((r) => ({
+    pool_instance: r.pool_instance,
+    boot_id: r.boot_id,
+    region: r.region,
+    highest_seq: Number(r.highest_seq),
+    missing: Number(r.missing),
+  }));
+}

@@ -1,0 +1,187 @@
+/**
+ * The collector's write loop: items from any source queue up; each batch is
+ * de-duplicated by event_id, written to PostgreSQL, then to Redis, each
+ * retried with backoff until it succeeds, and only then acknowledged.
+ * While a sink is failing nothing is acknowledged; every 10 s the loop tells
+ * JetStream the queued messages are still being worked on (no redelivery storm).
+ */
+
+import { backoffDelay, sleep } from "../lib/backoff.ts";
+import type { Envelope } from "../lib/envelope.ts";
+import type { PgWriteResult } from "./pg_sink.ts";
+
+export interface Item {
+  envelope: Envelope;
+  /** The envelope as JSON text (as stored in Redis). */
+  payload: string;
+  /** Acknowledge upstream (no-op for socket sources). */
+  ack(): void;
+  /** Extend the upstream ack deadline (no-op for socket sources). */
+  working(): void;
+}
+
+export interface Sinks {
+  writePg(events: Envelope[]): Promise<PgWriteResult>;
+  writeRedis(events: Envelope[], payloads: string[]): Promise<number>;
+}
+
+export interface BatchReport {
+  items: number;
+  unique: number;
+  pg: PgWriteResult;
+  redisAdded: number;
+  /** Now minus the oldest event ts in the batch, in seconds. */
+  maxLagSeconds: number;
+}
+
+export interface PipelineHooks {
+  committed?(report: BatchReport): void;
+  sinkFailed?(sink: "postgres" | "redis", error: unknown, attempt: number): void;
+  sinkRecovered?(sink: "postgres" | "redis", attempts: number): void;
+}
+
+export interface PipelineOptions {
+  batchMax: number;
+  batchWaitMs: number;
+  backoff?: { initialMs: number; maxMs: number };
+  workingIntervalMs?: number;
+}
+
+export class CollectorPipeline {
+  #queue: Item[] = [];
+  #wake: (() => void) | undefined;
+  #abort = new AbortController();
+  #running: Promise<void> | undefined;
+  #sinkUp = { postgres: true, redis: true };
+
+  constructor(
+    private readonly sinks: Sinks,
+    private readonly options: PipelineOptions,
+    private readonly hooks: PipelineHooks = {},
+  ) {}
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  sinkUp(sink: "postgres" | "redis"): boolean {
+    return this.#sinkUp[sink];
+  }
+
+  push(item: Item): void {
+    this.#queue.push(item);
+    if (this.#queue.length === 1 || this.#queue.length >= this.options.batchMax) {
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.();
+    }
+  }
+
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  /** Stops after the batch in progress (unacknowledged items are simply not acked). */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    this.#wake?.();
+    await this.#running;
+  }
+
+  async #waitFor(condition: () => boolean, timeoutMs?: number): Promise<void> {
+    const signal = this.#abort.signal;
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    while (!condition() && !signal.aborted && Date.now() < deadline) {
+      const wait = new Promise<void>((resolve) => (this.#wake = resolve));
+      if (deadline === Infinity) await wait;
+      else {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          wait,
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now()))),
+        ]);
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      await this.#waitFor(() => this.#queue.length > 0);
+      if (signal.aborted) break;
+      if (this.#queue.length < this.options.batchMax && this.options.batchWaitMs > 0) {
+        await this.#waitFor(
+          () => this.#queue.length >= this.options.batchMax,
+          this.options.batchWaitMs,
+        );
+      }
+      const batch = this.#queue.splice(0, this.options.batchMax);
+      const committed = await this.#commit(batch);
+      if (!committed) break;
+    }
+  }
+
+  async #commit(batch: Item[]): Promise<boolean> {
+    const seen = new Set<string>();
+    const events: Envelope[] = [];
+    const payloads: string[] = [];
+    let oldest = Infinity;
+    for (const item of batch) {
+      if (seen.has(item.envelope.event_id)) continue;
+      seen.add(item.envelope.event_id);
+      events.push(item.envelope);
+      payloads.push(item.payload);
+      if (item.envelope.ts < oldest) oldest = item.envelope.ts;
+    }
+    const pg = await this.#retry("postgres", batch, () => this.sinks.writePg(events));
+    if (pg === undefined) return false;
+    const redisAdded = await this.#retry(
+      "redis",
+      batch,
+      () => this.sinks.writeRedis(events, payloads),
+    );
+    if (redisAdded === undefined) return false;
+    for (const item of batch) item.ack();
+    this.hooks.committed?.({
+      items: batch.length,
+      unique: events.length,
+      pg,
+      redisAdded,
+      maxLagSeconds: Math.max(0, Date.now() / 1000 - oldest / 1e6),
+    });
+    return true;
+  }
+
+  /** Runs `write` until it succeeds; undefined when stopped first. */
+  async #retry<T>(
+    sink: "postgres" | "redis",
+    batch: Item[],
+    write: () => Promise<T>,
+  ): Promise<T | undefined> {
+    const signal = this.#abort.signal;
+    const backoff = this.options.backoff ?? { initialMs: 100, maxMs: 5_000 };
+    const workingEvery = this.options.workingIntervalMs ?? 10_000;
+    let attempt = 0;
+    let lastWorking = Date.now();
+    while (true) {
+      try {
+        const result = await write();
+        if (attempt > 0) this.hooks.sinkRecovered?.(sink, attempt);
+        this.#sinkUp[sink] = true;
+        return result;
+      } catch (error) {
+        this.#sinkUp[sink] = false;
+        this.hooks.sinkFailed?.(sink, error, attempt);
+      }
+      if (signal.aborted) return undefined;
+      await sleep(backoffDelay(attempt++, backoff), signal);
+      if (signal.aborted) return undefined;
+      if (Date.now() - lastWorking >= workingEvery) {
+        lastWorking = Date.now();
+        for (const item of batch) item.working();
+        for (const item of this.#queue) item.working();
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The operations endpoint of the publisher and the collector: `GET /metrics`
+ * (Prometheus text) and `GET /health` (JSON; 200 when ok or degraded, 503 when down).
+ */
+
+import type { Registry } from "./metrics.ts";
+
+export type HealthStatus = "ok" | "degraded" | "down";
+
+export interface HealthReport {
+  status: HealthStatus;
+  reasons: string[];
+  [field: string]: unknown;
+}
+
+export interface OpsServerOptions {
+  hostname: string;
+  port: number;
+  registry: Registry;
+  health: () => HealthReport;
+}
+
+export interface OpsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export function handleOps(
+  request: Request,
+  registry: Registry,
+  health: () => HealthReport,
+): Response {
+  const { pathname } = new URL(request.url);
+  if (request.method !== "GET") return new Response("method not allowed\n", { status: 405 });
+  if (pathname === "/metrics") {
+    return new Response(registry.render(), {
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
+  }
+  if (pathname === "/health") {
+    const report = health();
+    return Response.json(report, { status: report.status === "down" ? 503 : 200 });
+  }
+  return new Response("not found\n", { status: 404 });
+}
+
+export function startOpsServer(options: OpsServerOptions): OpsServer {
+  const server = Deno.serve(
+    { hostname: options.hostname, port: options.port, onListen: () => {} },
+    (request) => handleOps(request, options.registry, options.health),
+  );
+  return {
+    port: (server.addr as Deno.NetAddr).port,
+    close: () => server.shutdown(),
+  };
+}

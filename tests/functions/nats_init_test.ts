@@ -1,0 +1,73 @@
+/** nats:init: idempotent, updates mutable settings, refuses an incompatible stream, clear when unreachable. */
+
+import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
+import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
+import { freePort } from "../harness/ports.ts";
+import { startNats } from "../harness/nats.ts";
+import { initNats } from "../../nats/init.ts";
+import {
+  STREAM_DUPLICATE_WINDOW_NS,
+  STREAM_MAX_AGE_NS,
+  STREAM_NAME,
+} from "../../functions/lib/stream.ts";
+
+requires({
+  name: "nats:init: creates, is idempotent, updates, and rejects an incompatible stream",
+  permissions: SERVICE_PERMISSIONS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const nats = await startNats();
+    const nc = await connect({ servers: nats.url });
+    try {
+      assertEquals(await initNats(nats.url), { stream: "created", consumer: "created" });
+      assertEquals(await initNats(nats.url), { stream: "unchanged", consumer: "unchanged" });
+      const jsm = await jetstreamManager(nc);
+      const info = await jsm.streams.info(STREAM_NAME);
+      assertEquals(
+        [
+          info.config.retention,
+          info.config.storage,
+          info.config.max_age,
+          info.config.duplicate_window,
+          info.config.subjects,
+        ],
+        [
+          RetentionPolicy.Workqueue,
+          StorageType.File,
+          STREAM_MAX_AGE_NS,
+          STREAM_DUPLICATE_WINDOW_NS,
+          ["mining.events.>"],
+        ],
+      );
+      await jsm.streams.update(STREAM_NAME, { max_age: 3600 * 1e9 });
+      assertEquals((await initNats(nats.url)).stream, "updated");
+      assertEquals((await jsm.streams.info(STREAM_NAME)).config.max_age, STREAM_MAX_AGE_NS);
+
+      await jsm.streams.delete(STREAM_NAME);
+      await jsm.streams.add({
+        name: STREAM_NAME,
+        subjects: ["mining.events.>"],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+      });
+      await rejects(initNats(nats.url), /retention is 'limits', expected 'workqueue'/);
+    } finally {
+      await nc.close();
+      await nats.stop();
+    }
+  },
+});
+
+requires({
+  name: "nats:init: a clear error when NATS is unreachable",
+  permissions: ["net"],
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const url = `nats://127.0.0.1:${freePort()}`;
+    await rejects(initNats(url), new RegExp(`nats: cannot connect to ${url}`));
+  },
+});
