@@ -5,11 +5,14 @@
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
- * Locking: one mutex guards all state. The I/O thread holds it while it
- * handles a batch of events (socket calls are non-blocking) and drops it
- * only around epoll_wait; other threads (push, worker, metrics) take it
- * briefly. Peers are named by id in epoll, never by pointer, so a peer
- * closed earlier in a batch is simply not found.
+ * Threads: the I/O thread (epoll), the fan-out thread (serializes the
+ * newest pushed template and queues it to every relay) and the block worker
+ * (calls submit_block). Locking: one mutex guards all state. The I/O thread
+ * holds it while it handles a batch of events (socket calls are
+ * non-blocking) and drops it only around epoll_wait; the other threads
+ * (push, fan-out, worker, metrics) take it briefly. Peers are named by id
+ * in epoll, never by pointer, so a peer closed earlier in a batch is simply
+ * not found.
  */
 #include "relay_server.h"
 #include "log.h"
@@ -17,6 +20,7 @@
 #include "relay_auth.h"
 #include "relay_link.h"
 #include "util.h"
+#include "workbase.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -88,12 +92,23 @@ struct block_job {
 	char *hex;
 };
 
+/* A template handed over by the generator, not serialized yet: either a
+ * workbase reference (its gbt is read, never its jansson refcount, which
+ * is not safe to share between threads) or a private copy of a template. */
+struct pending_push {
+	struct workbase *wb;
+	json_t *own_gbt;
+	uint64_t workbase_id;
+	int64_t push_us;
+};
+
 static struct server {
 	pthread_mutex_t lock;
-	pthread_cond_t work_cond;
+	pthread_cond_t work_cond, push_cond;
 	bool running;
 	atomic_bool stopping;
-	pthread_t io_thread, worker;
+	pthread_t io_thread, worker, fanout;
+	struct pending_push push;
 	int listen_fd, epfd, wake_fd, port;
 	char *token;
 	struct relay_server_config cfg;
@@ -110,6 +125,7 @@ static struct server {
 } srv = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work_cond = PTHREAD_COND_INITIALIZER,
+	.push_cond = PTHREAD_COND_INITIALIZER,
 	.listen_fd = -1, .epfd = -1, .wake_fd = -1, .port = -1,
 };
 
@@ -749,6 +765,169 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* ---- template fan-out ---- */
+
+static size_t queue_template_to_relays(struct relay_msg *m, size_t *dropped_total)
+{
+	size_t relays = 0;
+
+	for (struct peer *p = srv.peers; p; p = p->next) {
+		size_t dropped = 0;
+
+		if (p->state != PEER_READY || p->doom)
+			continue;
+		if (relay_link_send_latest(&p->link, m, &dropped) < 0) {
+			p->doom = DISC_SLOW;
+			continue;
+		}
+		p->templates_dropped += dropped;
+		*dropped_total += dropped;
+		relays++;
+	}
+	return relays;
+}
+
+static bool push_waiting(void)
+{
+	return srv.push.wb || srv.push.own_gbt;
+}
+
+static const json_t *pushed_gbt(const struct pending_push *t)
+{
+	return t->wb ? t->wb->gbt : t->own_gbt;
+}
+
+static void release_push(struct pending_push *t)
+{
+	workbase_unref(t->wb);
+	json_decref(t->own_gbt);
+	t->wb = NULL;
+	t->own_gbt = NULL;
+}
+
+static void log_push(const struct pending_push *t, size_t relays, size_t bytes, size_t dropped,
+		     double serialize_ms)
+{
+	json_t *height = json_object_get(pushed_gbt(t), "height");
+
+	log_fields(LOG_INFO, COMPONENT, "template pushed",
+		   json_pack("{s:I, s:O?, s:I, s:I, s:I, s:f}", "workbase_id",
+			     (json_int_t)t->workbase_id, "height", height, "relays",
+			     (json_int_t)relays, "bytes", (json_int_t)bytes, "dropped",
+			     (json_int_t)dropped, "serialize_ms", serialize_ms));
+}
+
+/* The TEMPLATE frame for t, stamped with the time it was pushed. */
+static struct relay_msg *serialize_template(const struct pending_push *t)
+{
+	char *json = json_dumps(pushed_gbt(t), JSON_COMPACT);
+	struct relay_msg *m;
+
+	if (!json) {
+		log_error(COMPONENT, "template %llu cannot be serialized",
+			  (unsigned long long)t->workbase_id);
+		return NULL;
+	}
+	m = relay_msg_template((uint64_t)t->push_us, t->workbase_id, json, strlen(json));
+	if (!m)
+		log_error(COMPONENT, "template %llu (%zu bytes) exceeds the %u-byte relay frame cap",
+			  (unsigned long long)t->workbase_id, strlen(json), RELAY_MAX_PAYLOAD);
+	free(json);
+	return m;
+}
+
+static void fan_out(const struct pending_push *t)
+{
+	double t0 = now_monotonic(), serialize_ms;
+	struct relay_msg *m = serialize_template(t);
+	size_t relays, dropped = 0;
+
+	serialize_ms = (now_monotonic() - t0) * 1000.0;
+	if (!m) {
+		pthread_mutex_lock(&srv.lock);
+		srv.c.templates_too_big++;
+		pthread_mutex_unlock(&srv.lock);
+		return;
+	}
+	pthread_mutex_lock(&srv.lock);
+	relay_msg_unref(srv.current_template);
+	srv.current_template = relay_msg_ref(m);
+	relays = queue_template_to_relays(m, &dropped);
+	pthread_mutex_unlock(&srv.lock);
+	wake_io_thread();
+	log_push(t, relays, m->len, dropped, serialize_ms);
+	relay_msg_unref(m);
+}
+
+static void *fanout_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&srv.lock);
+	for (;;) {
+		struct pending_push t;
+
+		while (!push_waiting() && !atomic_load(&srv.stopping))
+			pthread_cond_wait(&srv.push_cond, &srv.lock);
+		if (atomic_load(&srv.stopping))
+			break;
+		t = srv.push;
+		srv.push.wb = NULL;
+		srv.push.own_gbt = NULL;
+		pthread_mutex_unlock(&srv.lock);
+		fan_out(&t);
+		/* the log line reads the template, so release after fan_out */
+		release_push(&t);
+		pthread_mutex_lock(&srv.lock);
+	}
+	pthread_mutex_unlock(&srv.lock);
+	return NULL;
+}
+
+/* Hands t over to the fan-out thread (taking over its reference). */
+static int hand_over_push(struct pending_push *t)
+{
+	int relays;
+
+	pthread_mutex_lock(&srv.lock);
+	if (!srv.running) {
+		pthread_mutex_unlock(&srv.lock);
+		release_push(t);
+		return -1;
+	}
+	if (push_waiting()) {
+		release_push(&srv.push);
+		srv.c.templates_coalesced++;
+	}
+	srv.push = *t;
+	srv.c.template_pushes++;
+	relays = (int)srv.ready_count;
+	pthread_cond_signal(&srv.push_cond);
+	pthread_mutex_unlock(&srv.lock);
+	return relays;
+}
+
+int relay_server_push_workbase(struct workbase *wb)
+{
+	struct pending_push t = { .workbase_id = wb->id, .push_us = now_unix_us() };
+
+	if (!json_is_object(wb->gbt))
+		return -1;
+	t.wb = workbase_ref(wb);
+	return hand_over_push(&t);
+}
+
+int relay_server_push_template(const json_t *gbt, uint64_t workbase_id)
+{
+	struct pending_push t = { .workbase_id = workbase_id, .push_us = now_unix_us() };
+
+	if (!json_is_object(gbt))
+		return -1;
+	t.own_gbt = json_deep_copy(gbt);
+	if (!t.own_gbt)
+		return -1;
+	return hand_over_push(&t);
+}
+
 /* ---- start / stop ---- */
 
 /* "host:port", "[v6]:port" or ":port"; port 0..65535. */
@@ -888,21 +1067,27 @@ static int check_config(const struct relay_server_config *cfg, char *err, size_t
 	return 0;
 }
 
+/* Called with the lock held (the new threads block on it until start returns). */
 static int start_threads(char *err, size_t errlen)
 {
-	int rc = pthread_create(&srv.io_thread, NULL, io_main, NULL);
+	void *(*const mains[3])(void *) = { io_main, worker_main, fanout_main };
+	pthread_t *const threads[3] = { &srv.io_thread, &srv.worker, &srv.fanout };
+	int rc = 0, started = 0;
 
-	if (rc == 0) {
-		rc = pthread_create(&srv.worker, NULL, worker_main, NULL);
-		if (rc) {
-			atomic_store(&srv.stopping, true);
-			wake_io_thread();
-			pthread_join(srv.io_thread, NULL);
-		}
-	}
-	if (rc)
-		snprintf(err, errlen, "relay: cannot start threads: %s", strerror(rc));
-	return rc ? -1 : 0;
+	while (started < 3 && (rc = pthread_create(threads[started], NULL, mains[started], NULL)) == 0)
+		started++;
+	if (!rc)
+		return 0;
+	atomic_store(&srv.stopping, true);
+	pthread_cond_broadcast(&srv.work_cond);
+	pthread_cond_broadcast(&srv.push_cond);
+	wake_io_thread();
+	pthread_mutex_unlock(&srv.lock);
+	while (started--)
+		pthread_join(*threads[started], NULL);
+	pthread_mutex_lock(&srv.lock);
+	snprintf(err, errlen, "relay: cannot start threads: %s", strerror(rc));
+	return -1;
 }
 
 int relay_server_start(const struct relay_server_config *cfg, char *err, size_t errlen)
@@ -945,10 +1130,12 @@ void relay_server_stop(void)
 	}
 	atomic_store(&srv.stopping, true);
 	pthread_cond_broadcast(&srv.work_cond);
+	pthread_cond_broadcast(&srv.push_cond);
 	pthread_mutex_unlock(&srv.lock);
 	wake_io_thread();
 	pthread_join(srv.io_thread, NULL);
 	pthread_join(srv.worker, NULL);
+	pthread_join(srv.fanout, NULL);
 
 	pthread_mutex_lock(&srv.lock);
 	while (srv.peers)
@@ -957,6 +1144,7 @@ void relay_server_stop(void)
 		free_block_job(pop_block_job());
 	relay_msg_unref(srv.current_template);
 	srv.current_template = NULL;
+	release_push(&srv.push);
 	free(srv.token);
 	srv.token = NULL;
 	close_fds();
@@ -973,71 +1161,6 @@ int relay_server_port(void)
 	port = srv.running ? srv.port : -1;
 	pthread_mutex_unlock(&srv.lock);
 	return port;
-}
-
-/* ---- template fan-out ---- */
-
-static size_t queue_template_to_relays(struct relay_msg *m, size_t *dropped_total)
-{
-	size_t relays = 0;
-
-	for (struct peer *p = srv.peers; p; p = p->next) {
-		size_t dropped = 0;
-
-		if (p->state != PEER_READY || p->doom)
-			continue;
-		if (relay_link_send_latest(&p->link, m, &dropped) < 0) {
-			p->doom = DISC_SLOW;
-			continue;
-		}
-		p->templates_dropped += dropped;
-		*dropped_total += dropped;
-		relays++;
-	}
-	return relays;
-}
-
-static void log_push(uint64_t workbase_id, const json_t *gbt, size_t relays, size_t bytes,
-		     size_t dropped)
-{
-	json_t *height = json_object_get(gbt, "height");
-
-	log_fields(LOG_INFO, COMPONENT, "template pushed",
-		   json_pack("{s:I, s:O?, s:I, s:I, s:I}", "workbase_id", (json_int_t)workbase_id,
-			     "height", height, "relays", (json_int_t)relays, "bytes",
-			     (json_int_t)bytes, "dropped", (json_int_t)dropped));
-}
-
-int relay_server_push_template(const json_t *gbt, uint64_t workbase_id)
-{
-	char *json = json_dumps(gbt, JSON_COMPACT);
-	struct relay_msg *m;
-	size_t relays, dropped = 0;
-
-	if (!json)
-		return -1;
-	m = relay_msg_template((uint64_t)now_unix_us(), workbase_id, json, strlen(json));
-	free(json);
-	if (!m) {
-		log_error(COMPONENT, "template %llu exceeds the %u-byte relay frame cap",
-			  (unsigned long long)workbase_id, RELAY_MAX_PAYLOAD);
-		return -1;
-	}
-	pthread_mutex_lock(&srv.lock);
-	if (!srv.running) {
-		pthread_mutex_unlock(&srv.lock);
-		relay_msg_unref(m);
-		return -1;
-	}
-	relay_msg_unref(srv.current_template);
-	srv.current_template = relay_msg_ref(m);
-	relays = queue_template_to_relays(m, &dropped);
-	srv.c.template_pushes++;
-	pthread_mutex_unlock(&srv.lock);
-	wake_io_thread();
-	log_push(workbase_id, gbt, relays, m->len, dropped);
-	relay_msg_unref(m);
-	return (int)relays;
 }
 
 /* ---- introspection ---- */
@@ -1168,6 +1291,14 @@ void relay_server_write_metrics(struct buf *out, void *ctx)
 		       "Templates the generator handed to the relay server.");
 	metrics_sample(out, "ckpool_relay_template_pushes_total", NULL,
 		       (double)srv.c.template_pushes);
+	metrics_family(out, "ckpool_relay_templates_coalesced_total", "counter",
+		       "Pushed templates replaced by a newer push before being serialized.");
+	metrics_sample(out, "ckpool_relay_templates_coalesced_total", NULL,
+		       (double)srv.c.templates_coalesced);
+	metrics_family(out, "ckpool_relay_templates_too_big_total", "counter",
+		       "Templates over the relay frame cap, not sent.");
+	metrics_sample(out, "ckpool_relay_templates_too_big_total", NULL,
+		       (double)srv.c.templates_too_big);
 	metrics_family(out, "ckpool_relay_auth_failures_total", "counter",
 		       "Relay handshakes refused (bad proof or version).");
 	metrics_sample(out, "ckpool_relay_auth_failures_total", NULL, (double)srv.c.auth_failures);

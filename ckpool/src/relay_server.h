@@ -5,8 +5,9 @@
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
- * One I/O thread (epoll) owns every relay connection; one worker thread
- * calls the submit_block callback, so a slow node never stalls the link.
+ * One I/O thread (epoll) owns every relay connection; a fan-out thread
+ * serializes templates; a worker thread calls the submit_block callback,
+ * so a slow node never stalls the link.
  * The protocol is in relay_frame.h, relay_auth.h and docs/relay-protocol.md.
  *
  * Wiring (primary mode):
@@ -15,8 +16,10 @@
  *           .submit_block = <submitblock on the primary's node>, ... };
  *   relay_server_start(&rc, err, sizeof(err));
  *   metrics_register_section(relay_server_write_metrics, NULL);
- *   generator, after generator_publish(wb):
- *           relay_server_push_template(wb->gbt, wb->id);
+ *   generator_publish(), in primary mode, after wb->id is assigned and
+ *   while it holds its extra reference (between workbase_ref and
+ *   workbase_unref):
+ *           relay_server_push_workbase(wb);
  *   /health: json_object_set_new(health, "relays", relay_server_relays_json());
  *   shutdown: relay_server_stop();
  *
@@ -36,6 +39,8 @@
 
 #include "bytes.h"
 #include "relay_frame.h"
+
+struct workbase;
 
 /* What a relay is, for the on_relay_change callback. */
 struct relay_peer_info {
@@ -76,11 +81,18 @@ void relay_server_stop(void);
 /* The bound port, -1 when not running. */
 int relay_server_port(void);
 
-/* Sends the template to every authenticated relay and remembers it for
- * relays that authenticate later. Serializes gbt once (compact JSON) on
- * the calling thread and queues the same buffer to every relay; never
- * waits on the network. Returns the number of relays it was queued to,
- * -1 when the server is not running or the template exceeds the frame cap. */
+/* Sends wb's template (wb->gbt, tagged wb->id) to every authenticated
+ * relay and remembers it for relays that authenticate later. Returns at
+ * once: it takes its own workbase reference and wakes the fan-out thread,
+ * which serializes the template once (compact JSON) and queues the same
+ * buffer to every relay. A template pushed before the previous one was
+ * serialized replaces it (counted as coalesced). The frame carries the
+ * time of this call as the primary's send time. The caller must hold a
+ * reference during the call. Returns the number of relays authenticated
+ * now, -1 when not running. */
+int relay_server_push_workbase(struct workbase *wb);
+/* The same for a bare template; gbt is deep-copied on the calling thread
+ * (the caller keeps its own). */
 int relay_server_push_template(const json_t *gbt, uint64_t workbase_id);
 
 /* Authenticated relays now. */
@@ -94,7 +106,9 @@ struct relay_server_counters {
 	uint64_t heartbeat_timeouts;
 	uint64_t slow_disconnects;     /* stalled writes or full queue */
 	uint64_t refused;              /* over max_relays */
-	uint64_t template_pushes;
+	uint64_t template_pushes;      /* relay_server_push_template calls */
+	uint64_t templates_coalesced;  /* replaced before being serialized */
+	uint64_t templates_too_big;    /* over RELAY_MAX_PAYLOAD, not sent */
 	uint64_t blocks_received;
 };
 void relay_server_get_counters(struct relay_server_counters *out);
@@ -103,6 +117,7 @@ void relay_server_get_counters(struct relay_server_counters *out);
  * ckpool_relay_connected_relays, ckpool_relay_peer_rtt_ms{region,pool_instance},
  * ckpool_relay_templates_sent_total{...}, ckpool_relay_templates_dropped_total{...},
  * ckpool_relay_blocks_received_total{...}, ckpool_relay_template_pushes_total,
+ * ckpool_relay_templates_coalesced_total, ckpool_relay_templates_too_big_total,
  * ckpool_relay_auth_failures_total, ckpool_relay_frames_rejected_total{reason},
  * ckpool_relay_disconnects_total{reason}. */
 void relay_server_write_metrics(struct buf *out, void *ctx);
