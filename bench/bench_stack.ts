@@ -98,6 +98,8 @@ export async function startBenchStack(options: StackOptions): Promise<BenchStack
       metrics_listen: `127.0.0.1:${metricsPort}`,
       logdir: `${dir}/engine-logs`,
       events: { enabled: false },
+      // Every bench connection comes from 127.0.0.1: lift the per-IP limit.
+      max_conns_per_ip: 0,
     };
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config, null, 2));
     const engine = spawnManaged({

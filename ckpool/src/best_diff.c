@@ -6,6 +6,7 @@
  */
 #include "best_diff.h"
 #include "bytes.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -32,6 +33,7 @@ struct address_bests {
 	struct address_bests *next;
 	struct best_mark session, weekly, alltime;
 	char week[BEST_WEEK_KEY_LEN];
+	unsigned connections;      /* live connections; not saved */
 	char address[];
 };
 
@@ -195,6 +197,24 @@ void best_diff_end_session(struct best_diff_store *s, const char *address)
 	pthread_mutex_lock(&s->lock);
 	a = find(s, address);
 	if (a)
+		memset(&a->session, 0, sizeof(a->session));
+	pthread_mutex_unlock(&s->lock);
+}
+
+void best_diff_session_join(struct best_diff_store *s, const char *address)
+{
+	pthread_mutex_lock(&s->lock);
+	find_or_add(s, address)->connections++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void best_diff_session_leave(struct best_diff_store *s, const char *address)
+{
+	struct address_bests *a;
+
+	pthread_mutex_lock(&s->lock);
+	a = find(s, address);
+	if (a && a->connections > 0 && --a->connections == 0)
 		memset(&a->session, 0, sizeof(a->session));
 	pthread_mutex_unlock(&s->lock);
 }
@@ -401,4 +421,34 @@ void best_diff_close(struct best_diff_store *s)
 	free_table(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* ---- the engine's store ---- */
+
+static struct best_diff_store *global_store;
+
+int best_diff_global_open(const char *state_dir, char *err, size_t errlen)
+{
+	global_store = best_diff_open(state_dir, err, errlen);
+	return global_store ? 0 : -1;
+}
+
+struct best_diff_store *best_diff_global(void)
+{
+	return global_store;
+}
+
+void best_diff_global_save(void)
+{
+	char err[512];
+
+	if (global_store && best_diff_save(global_store, err, sizeof(err)))
+		log_error("best_diff", "%s", err);
+}
+
+void best_diff_global_close(void)
+{
+	best_diff_global_save();
+	best_diff_close(global_store);
+	global_store = NULL;
 }

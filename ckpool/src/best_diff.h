@@ -64,6 +64,12 @@ double best_diff_get(struct best_diff_store *s, const char *address, enum best_s
 /* Forgets the address's session best (its last connection closed). */
 void best_diff_end_session(struct best_diff_store *s, const char *address);
 
+/* Counts one more live connection of `address` (the session scope lasts
+ * while the address has one). */
+void best_diff_session_join(struct best_diff_store *s, const char *address);
+/* One connection of `address` closed; the last one ends its session. */
+void best_diff_session_leave(struct best_diff_store *s, const char *address);
+
 /* Writes the file if something changed since the last save. 0, or -1 with
  * err (the previous file stays intact). */
 int best_diff_save(struct best_diff_store *s, char *err, size_t errlen);
@@ -73,6 +79,16 @@ bool best_diff_dirty(struct best_diff_store *s);
  * {"address","worker","scope","new_best","prev_best","hash"(,"week")}. */
 json_t *best_diff_event_data(const char *address, const char *worker, enum best_scope scope,
 			     const struct best_diff_result *r, const char *hash);
+
+/* ---- the engine's store ----
+ * main opens it before Stratum starts and closes it after Stratum stops;
+ * share handling reads it with best_diff_global() (NULL when not open). */
+int best_diff_global_open(const char *state_dir, char *err, size_t errlen);
+struct best_diff_store *best_diff_global(void);
+/* Saves if dirty, logging a failure. */
+void best_diff_global_save(void);
+/* Saves, then frees the store. */
+void best_diff_global_close(void);
 
 /* "session", "weekly", "alltime". */
 const char *best_scope_name(enum best_scope scope);

@@ -433,6 +433,8 @@ static int read_identity(struct config_errors *e, struct config *cfg, json_t *ro
 			sizeof(cfg->btcaddress), true)
 	    || read_string(e, root, "btcsig", "btcsig", cfg->btcsig, sizeof(cfg->btcsig), true)
 	    || read_string(e, root, "logdir", "logdir", cfg->logdir, sizeof(cfg->logdir), true)
+	    || read_string(e, root, "state_dir", "state_dir", cfg->state_dir,
+			   sizeof(cfg->state_dir), true)
 	    || read_string(e, root, "region", "region", cfg->region, sizeof(cfg->region), false)
 	    || read_string(e, root, "pool_instance", "pool_instance", cfg->pool_instance,
 			   sizeof(cfg->pool_instance), false)
@@ -450,6 +452,8 @@ static int read_identity(struct config_errors *e, struct config *cfg, json_t *ro
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'
 		      || *c == '_'))
 			return fail(e, "region must be lower-case letters, digits, '-' or '_'");
+	if (!*cfg->state_dir)
+		copy_string(cfg->state_dir, cfg->logdir, sizeof(cfg->state_dir));
 	if (!*cfg->pool_instance)
 		snprintf(cfg->pool_instance, sizeof(cfg->pool_instance), "ckpool-%s", cfg->region);
 	if (*cfg->relay_listen && check_host_port(e, "relay_listen", cfg->relay_listen))
@@ -460,6 +464,7 @@ static int read_identity(struct config_errors *e, struct config *cfg, json_t *ro
 static const char *const known_top_level[] = {
 	"btcd", "btcaddress", "btcsig", "serverurl", "mindiff", "startdiff", "maxdiff",
 	"nonce1length", "nonce2length", "update_interval", "blockpoll_ms", "zmqblock", "logdir",
+	"state_dir",
 	"region", "pool_instance", "mode", "primary", "relay_listen", "events", "metrics_listen",
 	"coinbase_sigs", "max_line_bytes", "max_pending_bytes", "idle_timeout_s",
 	"handshake_timeout_s", "max_conns_per_ip", "vardiff_target_s", "stratum_threads", NULL

@@ -60,6 +60,7 @@ struct config {
 	int blockpoll_ms;
 	char zmqblock[256];
 	char logdir[1024];
+	char state_dir[1024];       /* best_diff.json; "" = logdir, or memory only */
 	char region[64];
 	char pool_instance[128];
 	enum pool_mode mode;

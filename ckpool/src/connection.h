@@ -67,11 +67,13 @@ struct conn {
 	uint8_t script_len;
 	char *username;             /* "address[.worker]", NULL before authorize */
 	uint8_t address_len;        /* the address part of username */
+	uint8_t address_type;       /* enum address_type of the payout address */
 	char *user_agent;           /* from mining.subscribe, NULL when none */
 	struct dup_filter *dups;
 
 	struct conn_job jobs[CONN_JOB_SLOTS];
 	uint64_t shares_accepted, shares_rejected;
+	double diff_accepted;       /* sum of credited difficulty, for avg_hashrate */
 	double best_diff;
 	char ip[46];
 	uint16_t port;

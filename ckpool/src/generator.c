@@ -49,6 +49,7 @@ static atomic_uint_fast64_t next_workbase_id;
 
 static void emit_new_block_network(const struct workbase *wb, const char *tip)
 {
+	char parent[65];
 	json_t *data;
 
 	if (!events_wanted("new_block_network"))
@@ -56,6 +57,8 @@ static void emit_new_block_network(const struct workbase *wb, const char *tip)
 	data = json_object();
 	json_object_set_new(data, "hash", json_string(tip));
 	json_object_set_new(data, "height", json_integer(wb->height - 1));
+	json_object_set_new(data, "prev_hash",
+			    jobs_tip_parent(parent) ? json_string(parent) : json_null());
 	json_object_set_new(data, "template_height", json_integer(wb->height));
 	json_object_set_new(data, "network_diff", json_real(wb->network_diff));
 	json_object_set_new(data, "coinbasevalue", json_integer(wb->coinbasevalue));

@@ -1,13 +1,16 @@
 /*
  * hashrate.c - owns the decaying-average hashrate estimator and the
- * per-worker table of estimates (a chained hash table keyed by name).
+ * per-worker table of estimates (a chained hash table keyed by name), and
+ * the engine's locked worker tracker behind hashrate_update events.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "hashrate.h"
 #include "bytes.h"
+#include "events.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,4 +213,54 @@ size_t hashrate_table_prune(struct hashrate_table *t, double now, double idle_s)
 size_t hashrate_table_size(const struct hashrate_table *t)
 {
 	return t->size;
+}
+
+/* ---- the engine's worker tracker ---- */
+
+#define TRACKER_IDLE_S 86400.0
+
+static pthread_mutex_t tracker_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hashrate_table *tracker;
+
+void hashrate_tracker_record(const char *username, double diff, double now)
+{
+	pthread_mutex_lock(&tracker_lock);
+	if (!tracker)
+		tracker = hashrate_table_new();
+	if (tracker)
+		hashrate_table_add_share(tracker, username, diff, now);
+	pthread_mutex_unlock(&tracker_lock);
+}
+
+static void emit_worker(const char *username, const struct hashrate *h, void *ctx)
+{
+	const char *dot = strchr(username, '.');
+	size_t alen = dot ? (size_t)(dot - username) : strlen(username);
+	char address[128];
+
+	if (alen >= sizeof(address))
+		return;
+	memcpy(address, username, alen);
+	address[alen] = '\0';
+	events_emit("hashrate_update",
+		    hashrate_event_data(address, dot ? dot + 1 : "", h, *(const double *)ctx));
+}
+
+void hashrate_tracker_report(double now)
+{
+	pthread_mutex_lock(&tracker_lock);
+	if (tracker) {
+		hashrate_table_prune(tracker, now, TRACKER_IDLE_S);
+		if (events_wanted("hashrate_update"))
+			hashrate_table_each(tracker, emit_worker, &now);
+	}
+	pthread_mutex_unlock(&tracker_lock);
+}
+
+void hashrate_tracker_clear(void)
+{
+	pthread_mutex_lock(&tracker_lock);
+	hashrate_table_free(tracker);
+	tracker = NULL;
+	pthread_mutex_unlock(&tracker_lock);
 }

@@ -77,4 +77,17 @@ size_t hashrate_table_size(const struct hashrate_table *t);
 json_t *hashrate_event_data(const char *address, const char *worker, const struct hashrate *h,
 			    double now);
 
+/* ---- the engine's worker tracker ----
+ * The one piece of state here: a process-wide table behind a mutex, fed by
+ * the Stratum threads and reported by main's timer. */
+
+/* Records an accepted share of credited difficulty `diff` for `username`
+ * ("address[.worker]") at monotonic time `now`. */
+void hashrate_tracker_record(const char *username, double diff, double now);
+/* Emits one hashrate_update per worker with a share in the last day and
+ * forgets the others. */
+void hashrate_tracker_report(double now);
+/* Forgets every worker. */
+void hashrate_tracker_clear(void);
+
 #endif

@@ -6,6 +6,7 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "jobs.h"
+#include "hex.h"
 #include "workbase.h"
 
 #include <pthread.h>
@@ -27,6 +28,8 @@ static size_t remembered_next;
 static atomic_uint_fast64_t current_block_seq;
 static atomic_uint_fast64_t generation;
 static void (*listener)(void);
+static uint8_t tip_parent[32];             /* internal order */
+static bool tip_parent_known;
 
 static void remember_id(uint64_t id)
 {
@@ -42,6 +45,13 @@ bool jobs_publish(struct workbase *wb)
 	pthread_mutex_lock(&jobs_lock);
 	new_block = !kept[0].wb || memcmp(kept[0].wb->prevhash, wb->prevhash, 32) != 0;
 	seq = atomic_load(&current_block_seq) + (new_block ? 1 : 0);
+	if (new_block) {
+		/* The old template built on the new tip's parent when the new tip
+		 * is exactly one block higher. */
+		tip_parent_known = kept[0].wb && kept[0].wb->height + 1 == wb->height;
+		if (tip_parent_known)
+			memcpy(tip_parent, kept[0].wb->prevhash, 32);
+	}
 	if (kept[JOBS_KEPT - 1].wb)
 		workbase_unref(kept[JOBS_KEPT - 1].wb);
 	memmove(&kept[1], &kept[0], sizeof(kept[0]) * (JOBS_KEPT - 1));
@@ -101,6 +111,18 @@ enum job_state jobs_state_of(uint64_t id)
 out:
 	pthread_mutex_unlock(&jobs_lock);
 	return state;
+}
+
+bool jobs_tip_parent(char out[65])
+{
+	bool known;
+
+	pthread_mutex_lock(&jobs_lock);
+	known = tip_parent_known;
+	if (known)
+		hex_encode_reversed(tip_parent, 32, out);
+	pthread_mutex_unlock(&jobs_lock);
+	return known;
 }
 
 void jobs_set_listener(void (*on_publish)(void))

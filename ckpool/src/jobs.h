@@ -42,6 +42,11 @@ uint64_t jobs_generation(void);
 enum job_state jobs_state_of(uint64_t id);
 
 /* Called (from the publishing thread) after every publish. */
+/* The hash (display hex) of the block before the current tip, when the
+ * engine saw it: the previous template built on it and the tip is one block
+ * higher. false after a reorg, skipped blocks, or before a second block. */
+bool jobs_tip_parent(char out[65]);
+
 void jobs_set_listener(void (*on_publish)(void));
 
 /* Releases every kept workbase. */

@@ -7,10 +7,12 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "address.h"
+#include "best_diff.h"
 #include "coinbase_sigs.h"
 #include "config.h"
 #include "events.h"
 #include "generator.h"
+#include "hashrate.h"
 #include "health.h"
 #include "jobs.h"
 #include "log.h"
@@ -246,13 +248,51 @@ static int parse_arguments(int argc, char **argv, const char **path, bool *debug
 	return 0;
 }
 
+/* ---- per-address bests and hashrate reports ---- */
+
+#define BEST_DIFF_SAVE_S 10.0
+
+static int open_best_diff(const struct config *cfg)
+{
+	char err[512];
+
+	if (!*cfg->state_dir)
+		log_warn("main", "no state_dir or logdir: weekly and all-time best "
+				 "difficulties will not survive a restart");
+	if (best_diff_global_open(cfg->state_dir, err, sizeof(err))) {
+		log_error("main", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+struct timers {
+	double next_hashrate, next_save;
+};
+
+/* hashrate_update every events.hashrate_interval_sec; bests saved every 10 s. */
+static void run_timers(struct timers *t, const struct config *cfg)
+{
+	double now = now_monotonic();
+
+	if (now >= t->next_hashrate) {
+		if (t->next_hashrate > 0)
+			hashrate_tracker_report(now);
+		t->next_hashrate = now + cfg->events.hashrate_interval_sec;
+	}
+	if (now >= t->next_save) {
+		best_diff_global_save();
+		t->next_save = now + BEST_DIFF_SAVE_S;
+	}
+}
+
 /* ---- the run ---- */
 
 struct engine {
 	struct config cfg;
 	int sfd;
 	enum network net;
-	bool events_on, metrics_on, submit_on, generator_on, stratum_on;
+	bool events_on, metrics_on, submit_on, generator_on, stratum_on, best_diff_on;
 };
 
 static int start_services(struct engine *e)
@@ -269,6 +309,9 @@ static int start_services(struct engine *e)
 		return 0;
 	if (check_pool_address(&e->cfg, e->net))
 		return EXIT_CONFIG;
+	if (open_best_diff(&e->cfg))
+		return 1;
+	e->best_diff_on = true;
 	if (submit_start(&e->cfg, err, sizeof(err)))
 		goto failed;
 	e->submit_on = true;
@@ -290,6 +333,9 @@ static void stop_services(struct engine *e)
 {
 	if (e->stratum_on)
 		stratum_stop();
+	if (e->best_diff_on)
+		best_diff_global_close();
+	hashrate_tracker_clear();
 	if (e->generator_on)
 		generator_stop();
 	if (e->submit_on)
@@ -307,10 +353,12 @@ static int run(struct engine *e)
 	int rc = start_services(e);
 
 	if (rc < 0) {
+		struct timers timers = { 0, 0 };
+
 		log_info("main", "engine ready: region %s, instance %s, mode %s", e->cfg.region,
 			 e->cfg.pool_instance, e->cfg.mode == MODE_PRIMARY ? "primary" : "passthrough");
-		while (wait_for_signal(e->sfd, &e->cfg, -1) != WAIT_STOP)
-			;
+		while (wait_for_signal(e->sfd, &e->cfg, 1000) != WAIT_STOP)
+			run_timers(&timers, &e->cfg);
 		rc = 0;
 	}
 	stop_services(e);

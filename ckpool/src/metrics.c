@@ -192,10 +192,14 @@ static void render_connections(struct buf *out)
 static void render_shares(struct buf *out)
 {
 	char labels[64];
+	double rejected = 0;
 
+	for (int i = 0; i < REJECT_REASON_COUNT; i++)
+		rejected += load_u64(&g_stats.shares_rejected[i]);
 	metrics_family(out, "ckpool_shares_total", "counter", "Shares submitted, by result.");
 	metrics_sample(out, "ckpool_shares_total", "result=\"accepted\"",
 		       load_u64(&g_stats.shares_accepted));
+	metrics_sample(out, "ckpool_shares_total", "result=\"rejected\"", rejected);
 	metrics_family(out, "ckpool_shares_rejected_total", "counter",
 		       "Shares rejected, by reason.");
 	for (int i = 0; i < REJECT_REASON_COUNT; i++) {
@@ -263,19 +267,27 @@ static void render_rpc(struct buf *out)
 	       atomic_load(&g_stats.node_reachable) ? 1 : 0);
 }
 
+enum event_count { COUNT_EMITTED, COUNT_DROPPED, COUNT_QUEUED };
+
+static double event_count(const struct events_type_stats *st, enum event_count which)
+{
+	return (double)(which == COUNT_EMITTED ? st->emitted
+			: which == COUNT_DROPPED ? st->dropped : st->queued);
+}
+
 static void render_event_family(struct buf *out, const char *name, const char *help,
-				const struct events_type_stats *st, size_t n, bool dropped)
+				const struct events_type_stats *st, size_t n,
+				enum event_count which)
 {
 	struct buf labels = BUF_INIT;
 
-	metrics_family(out, name, "counter", help);
+	metrics_family(out, name, which == COUNT_QUEUED ? "gauge" : "counter", help);
 	for (size_t i = 0; i < n; i++) {
 		buf_reset(&labels);
 		buf_append(&labels, "type=\"", 6);
 		metrics_escape_label(&labels, st[i].type);
 		buf_append(&labels, "\"", 2);   /* with the NUL */
-		metrics_sample(out, name, (const char *)labels.data,
-			       (double)(dropped ? st[i].dropped : st[i].emitted));
+		metrics_sample(out, name, (const char *)labels.data, event_count(&st[i], which));
 	}
 	buf_free(&labels);
 }
@@ -288,10 +300,13 @@ static void render_events(struct buf *out)
 	if (n > EVENTS_MAX_TYPES)
 		n = EVENTS_MAX_TYPES;
 	render_event_family(out, "ckpool_events_emitted_total",
-			    "Events the consumer accepted, by type.", st, n, false);
+			    "Events the consumer accepted, by type.", st, n, COUNT_EMITTED);
 	render_event_family(out, "ckpool_events_dropped_total",
 			    "Events lost (queue full, no consumer, oversize, shutdown), by type.",
-			    st, n, true);
+			    st, n, COUNT_DROPPED);
+	render_event_family(out, "ckpool_events_queued_by_type",
+			    "Events waiting in the emitter queue now, by type.", st, n,
+			    COUNT_QUEUED);
 	single(out, "ckpool_events_queued", "gauge", "Events waiting in the emitter queue.",
 	       (double)events_queue_depth());
 	single(out, "ckpool_events_queue_capacity", "gauge",

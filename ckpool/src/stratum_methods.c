@@ -7,11 +7,13 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "stratum_methods.h"
+#include "best_diff.h"
 #include "block.h"
 #include "coinbase.h"
 #include "coinbase_sigs.h"
 #include "connection.h"
 #include "events.h"
+#include "hashrate.h"
 #include "hex.h"
 #include "jobs.h"
 #include "log.h"
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum stratum_error {
 	ERR_OTHER = 20,
@@ -147,7 +150,23 @@ static void add_miner_fields(json_t *data, const struct conn *c)
 	json_object_set_new(data, "ip", json_string(c->ip));
 }
 
-static void emit_diff_updated(const struct conn *c, double old_diff)
+/* Why a difficulty changed, and the share rate vardiff saw (0 if none). */
+struct diff_change {
+	double old_diff;
+	const char *reason;          /* "vardiff", "suggest_difficulty", "idle" */
+	double shares_per_min;
+};
+
+/* The share rate of the vardiff window about to close, counting `extra`
+ * shares not yet in it. */
+static double window_shares_per_min(const struct vardiff *v, double extra, double now)
+{
+	double elapsed = now - v->window_start;
+
+	return elapsed > 0 ? ((double)v->shares + extra) * 60.0 / elapsed : 0;
+}
+
+static void emit_diff_updated(const struct conn *c, const struct diff_change *why)
 {
 	json_t *data;
 
@@ -155,17 +174,21 @@ static void emit_diff_updated(const struct conn *c, double old_diff)
 		return;
 	data = json_object();
 	add_miner_fields(data, c);
-	json_object_set_new(data, "old_diff", json_real(old_diff));
-	json_object_set_new(data, "diff", json_real(c->vardiff.diff));
+	json_object_set_new(data, "old", json_real(why->old_diff));
+	json_object_set_new(data, "new", json_real(c->vardiff.diff));
+	json_object_set_new(data, "direction",
+			    json_string(c->vardiff.diff > why->old_diff ? "up" : "down"));
+	json_object_set_new(data, "reason", json_string(why->reason));
+	json_object_set_new(data, "shares_per_min", json_real(why->shares_per_min));
 	events_emit("diff_updated", data);
 }
 
-static void change_difficulty(struct conn *c, double old_diff)
+static void change_difficulty(struct conn *c, const struct diff_change *why)
 {
 	c->old_diff_until = now_monotonic() + stratum_settings()->old_diff_grace_s;
 	if (c->subscribed && c->authorized)
 		send_difficulty(c);
-	emit_diff_updated(c, old_diff);
+	emit_diff_updated(c, why);
 }
 
 /* ---- jobs ---- */
@@ -315,8 +338,20 @@ static void handle_subscribe(struct conn *c, const json_t *id, const json_t *par
 
 /* ---- mining.authorize ---- */
 
+/* Address encodings as events name them. */
+static const char *address_encoding(enum address_type t)
+{
+	switch (t) {
+	case ADDR_P2PKH: return "legacy";
+	case ADDR_P2SH: return "p2sh";
+	case ADDR_P2WPKH: case ADDR_P2WSH: return "bech32";
+	default: return "bech32m";
+	}
+}
+
 static void emit_miner_connected(const struct conn *c)
 {
+	char address[ADDRESS_MAX_LEN + 1], sig[MINER_SIG_MAX + 1];
 	json_t *data;
 
 	if (!events_wanted("miner_connected"))
@@ -324,16 +359,22 @@ static void emit_miner_connected(const struct conn *c)
 	data = json_object();
 	add_miner_fields(data, c);
 	json_object_set_new(data, "user_agent", json_string(c->user_agent ? c->user_agent : ""));
-	json_object_set_new(data, "diff", json_real(c->vardiff.diff));
+	json_object_set_new(data, "address_type",
+			    json_string(address_encoding((enum address_type)c->address_type)));
+	json_object_set_new(data, "has_custom_sig",
+			    json_boolean(coinbase_sigs_lookup(conn_address(c, address,
+									   sizeof(address)),
+							      sig) != NULL));
+	json_object_set_new(data, "initial_diff", json_real(c->vardiff.diff));
 	events_emit("miner_connected", data);
 }
 
 static int validate_username(const char *user, char *address, uint8_t *script,
-			     size_t *script_len, char *err, size_t errlen)
+			     size_t *script_len, enum address_type *type, char *err,
+			     size_t errlen)
 {
 	const char *dot = strchr(user, '.');
 	size_t alen = dot ? (size_t)(dot - user) : strlen(user);
-	enum address_type type;
 	char why[160];
 
 	if (alen == 0 || alen > ADDRESS_MAX_LEN) {
@@ -343,14 +384,15 @@ static int validate_username(const char *user, char *address, uint8_t *script,
 	}
 	memcpy(address, user, alen);
 	address[alen] = '\0';
-	if (address_to_script(address, stratum_settings()->net, script, script_len, &type, why,
+	if (address_to_script(address, stratum_settings()->net, script, script_len, type, why,
 			      sizeof(why))) {
 		snprintf(err, errlen, "invalid payout address '%s': %s", address, why);
 		return -1;
 	}
-	if (type == ADDR_WITNESS_OTHER) {
-		snprintf(err, errlen, "invalid payout address '%s': witness version not "
-				      "spendable yet", address);
+	if (*type == ADDR_WITNESS_OTHER) {
+		snprintf(err, errlen, "payout address '%s' uses a future witness version "
+				      "(witness_unknown) that no wallet can spend yet; use a "
+				      "P2PKH, P2SH, P2WPKH, P2WSH or P2TR address", address);
 		return -1;
 	}
 	return 0;
@@ -361,6 +403,7 @@ static void handle_authorize(struct conn *c, const json_t *id, const json_t *par
 	const json_t *user = json_array_get(params, 0);
 	char address[ADDRESS_MAX_LEN + 1], err[300], current[ADDRESS_MAX_LEN + 1];
 	uint8_t script[ADDRESS_SCRIPT_MAX];
+	enum address_type type;
 	size_t script_len;
 
 	if (!json_is_string(user) || !is_plain_text(json_string_value(user), MAX_USERNAME)) {
@@ -368,7 +411,7 @@ static void handle_authorize(struct conn *c, const json_t *id, const json_t *par
 					       "printable characters");
 		return;
 	}
-	if (validate_username(json_string_value(user), address, script, &script_len, err,
+	if (validate_username(json_string_value(user), address, script, &script_len, &type, err,
 			      sizeof(err))) {
 		log_info("stratum", "client %llu (%s): authorize refused: %s",
 			 (unsigned long long)c->id, c->ip, err);
@@ -389,10 +432,13 @@ static void handle_authorize(struct conn *c, const json_t *id, const json_t *par
 		return;
 	}
 	c->address_len = (uint8_t)strlen(address);
+	c->address_type = (uint8_t)type;
 	memcpy(c->script, script, script_len);
 	c->script_len = (uint8_t)script_len;
 	c->authorized = true;
 	atomic_fetch_add(&g_stats.miners_authorized, 1);
+	if (best_diff_global())
+		best_diff_session_join(best_diff_global(), address);
 	reply_result(c, id, "true");
 	log_fields(LOG_INFO, "stratum", "miner authorized",
 		   json_pack("{s:I, s:s, s:s, s:s}", "client_id", (json_int_t)c->id, "address",
@@ -465,7 +511,8 @@ static void handle_suggest_difficulty(struct conn *c, const json_t *id, const js
 	const json_t *v = json_array_get(params, 0);
 	double suggested = json_is_number(v) ? json_number_value(v)
 			   : json_is_string(v) ? strtod(json_string_value(v), NULL) : 0;
-	double old = c->vardiff.diff, fresh;
+	struct diff_change why = { c->vardiff.diff, "suggest_difficulty", 0 };
+	double fresh;
 
 	if (!isfinite(suggested) || suggested <= 0) {
 		reply_error(c, id, ERR_OTHER, "mining.suggest_difficulty needs a positive number");
@@ -473,7 +520,7 @@ static void handle_suggest_difficulty(struct conn *c, const json_t *id, const js
 	}
 	if (vardiff_suggest(&c->vardiff, &stratum_settings()->vardiff, suggested,
 			    now_monotonic(), &fresh))
-		change_difficulty(c, old);
+		change_difficulty(c, &why);
 	if (!json_is_null(id))
 		reply_result(c, id, "true");
 }
@@ -494,6 +541,7 @@ static int decode_submission(const json_t *params, struct submission *s)
 	const char *job, *nonce2, *ntime, *nonce;
 	long len;
 
+	memset(s, 0, sizeof(*s));
 	if (n != 5 && n != 6)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -596,8 +644,18 @@ static double required_difficulty(const struct conn *c, double now)
 	return d;
 }
 
+/* The signature text of c's coinbase: btcsig then the miner's own. */
+static void describe_coinbase_sig(const struct conn *c, char *out, size_t len)
+{
+	char address[ADDRESS_MAX_LEN + 1], sig[MINER_SIG_MAX + 1];
+	const char *miner = coinbase_sigs_lookup(conn_address(c, address, sizeof(address)), sig);
+
+	snprintf(out, len, "%s%s", stratum_settings()->cfg->btcsig, miner ? miner : "");
+}
+
 static void hand_block_to_submit(struct conn *c, const struct conn_job *job,
-				 const struct share_output *out, const struct submission *s)
+				 const struct share_output *out, const struct submission *s,
+				 double found_at)
 {
 	const size_t n1 = (size_t)stratum_settings()->cfg->nonce1length;
 	struct buf coinbase = BUF_INIT;
@@ -623,6 +681,8 @@ static void hand_block_to_submit(struct conn *c, const struct conn_job *job,
 	cand.network_diff = job->wb->network_diff;
 	cand.coinbasevalue = job->wb->coinbasevalue;
 	copy_string(cand.ip, c->ip, sizeof(cand.ip));
+	describe_coinbase_sig(c, cand.coinbase_sig, sizeof(cand.coinbase_sig));
+	cand.found_at = found_at;
 	submit_block(&cand);
 	log_fields(LOG_INFO, "stratum", "block solved",
 		   json_pack("{s:s, s:I, s:I, s:s}", "hash", cand.hash, "height",
@@ -630,20 +690,46 @@ static void hand_block_to_submit(struct conn *c, const struct conn_job *job,
 			     cand.address));
 }
 
+/* share_best_diff for every scope the share improved. */
+static void record_best(const struct conn *c, const struct share_output *out)
+{
+	struct best_diff_store *store = best_diff_global();
+	char address[ADDRESS_MAX_LEN + 1], hash[65];
+	struct best_diff_result r;
+
+	if (!store)
+		return;
+	conn_address(c, address, sizeof(address));
+	block_hash_hex(out->header, hash);
+	if (!best_diff_record(store, address, out->diff, hash, time(NULL), &r)
+	    || !events_wanted("share_best_diff"))
+		return;
+	for (int scope = 0; scope < BEST_SCOPES; scope++)
+		if (r.new_best[scope])
+			events_emit("share_best_diff",
+				    best_diff_event_data(address, conn_worker(c),
+							 (enum best_scope)scope, &r, hash));
+}
+
 static void account_accepted(struct conn *c, const struct submission *s,
 			     const struct share_output *out, const struct workbase *wb,
 			     double now)
 {
-	double credited = c->vardiff.diff, old = c->vardiff.diff, fresh;
+	struct diff_change why = { c->vardiff.diff, "vardiff", 0 };
+	double credited = c->vardiff.diff, fresh;
 
 	atomic_fetch_add(&g_stats.shares_accepted, 1);
 	atomic_fetch_add(&g_stats.share_diff_accepted_milli, (uint_fast64_t)(credited * 1000.0));
 	c->shares_accepted++;
+	c->diff_accepted += credited;
 	if (out->diff > c->best_diff)
 		c->best_diff = out->diff;
 	emit_share(c, s, out->diff, true, "", out, wb);
+	hashrate_tracker_record(c->username, credited, now);
+	record_best(c, out);
+	why.shares_per_min = window_shares_per_min(&c->vardiff, 1, now);
 	if (vardiff_on_share(&c->vardiff, &stratum_settings()->vardiff, now, &fresh))
-		change_difficulty(c, old);
+		change_difficulty(c, &why);
 }
 
 static bool check_duplicate(struct conn *c, const struct submission *s)
@@ -721,6 +807,7 @@ static void handle_submit(struct conn *c, const json_t *id, const json_t *params
 		reply_error(c, id, ERR_OTHER, "Invalid submit parameters: expected [worker, "
 					      "job_id, extranonce2, ntime, nonce(, version_bits)] "
 					      "as hex strings");
+		emit_share(c, &s, 0, false, share_result_reason(SHARE_INVALID), NULL, NULL);
 		return;
 	}
 	job = live_job(c, s.job_id, &r);
@@ -730,7 +817,7 @@ static void handle_submit(struct conn *c, const json_t *id, const json_t *params
 	}
 	r = judge_share(c, job, &s, now, &out);
 	if (r == SHARE_OK && out.is_block)
-		hand_block_to_submit(c, job, &out, &s);
+		hand_block_to_submit(c, job, &out, &s, now);
 	if (r != SHARE_OK) {
 		reject_with(c, id, &s, r, r == SHARE_LOW_DIFF || r == SHARE_DUPLICATE ? &out : NULL,
 			    job->wb);
@@ -813,28 +900,59 @@ void stratum_handle_line(struct conn *c, const char *line, size_t len)
 
 void stratum_conn_tick(struct conn *c, double now)
 {
-	double old = c->vardiff.diff, fresh;
+	struct diff_change why = { c->vardiff.diff, "idle", 0 };
+	double fresh;
 
-	if (c->authorized && vardiff_on_tick(&c->vardiff, &stratum_settings()->vardiff, now,
-					     &fresh))
-		change_difficulty(c, old);
+	if (!c->authorized)
+		return;
+	why.shares_per_min = window_shares_per_min(&c->vardiff, c->vardiff.shares ? 0 : 1, now);
+	if (vardiff_on_tick(&c->vardiff, &stratum_settings()->vardiff, now, &fresh)) {
+		if (fresh > why.old_diff)
+			why.reason = "vardiff";
+		change_difficulty(c, &why);
+	}
+}
+
+/* The close reasons of stratum.c, in the four classes events use. */
+static const char *disconnect_class(const char *why)
+{
+	if (!strcmp(why, "closed by miner"))
+		return "clean";
+	if (strstr(why, "timeout"))
+		return "timeout";
+	if (!strcmp(why, "engine shutting down"))
+		return "shutdown";
+	return "error";
+}
+
+static void emit_miner_disconnected(const struct conn *c, const char *why)
+{
+	double duration = now_monotonic() - c->connected_at;
+	json_t *data = json_object();
+
+	add_miner_fields(data, c);
+	json_object_set_new(data, "reason", json_string(disconnect_class(why)));
+	json_object_set_new(data, "detail", json_string(why));
+	json_object_set_new(data, "session_duration_s", json_real(duration));
+	json_object_set_new(data, "shares_accepted", json_integer((json_int_t)c->shares_accepted));
+	json_object_set_new(data, "shares_rejected", json_integer((json_int_t)c->shares_rejected));
+	json_object_set_new(data, "best_diff_session", json_real(c->best_diff));
+	json_object_set_new(data, "avg_hashrate",
+			    json_real(duration > 0 ? c->diff_accepted * 4294967296.0 / duration
+						   : 0));
+	events_emit("miner_disconnected", data);
 }
 
 void stratum_conn_closed(struct conn *c, const char *why)
 {
-	json_t *data;
+	char address[ADDRESS_MAX_LEN + 1];
 
 	if (!c->authorized)
 		return;
 	atomic_fetch_sub(&g_stats.miners_authorized, 1);
-	if (!events_wanted("miner_disconnected"))
-		return;
-	data = json_object();
-	add_miner_fields(data, c);
-	json_object_set_new(data, "reason", json_string(why));
-	json_object_set_new(data, "shares_accepted", json_integer((json_int_t)c->shares_accepted));
-	json_object_set_new(data, "shares_rejected", json_integer((json_int_t)c->shares_rejected));
-	json_object_set_new(data, "best_diff", json_real(c->best_diff));
-	json_object_set_new(data, "connected_s", json_real(now_monotonic() - c->connected_at));
-	events_emit("miner_disconnected", data);
+	if (best_diff_global())
+		best_diff_session_leave(best_diff_global(),
+					conn_address(c, address, sizeof(address)));
+	if (events_wanted("miner_disconnected"))
+		emit_miner_disconnected(c, why);
 }

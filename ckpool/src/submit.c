@@ -11,6 +11,7 @@
 #include "log.h"
 #include "rpc.h"
 #include "stats.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -31,6 +32,16 @@ static struct queued_block *queue_head, *queue_tail;
 static bool stopping, started;
 static pthread_t submit_thread;
 static struct rpc_client *submit_rpc;
+static char submit_region[64];
+
+/* One path's answer to a block: today only "local" (our own node); a relay
+ * adds the primary as a second path. */
+struct submit_outcome {
+	bool accepted;
+	const char *result;         /* "accepted", "duplicate", "rejected", "error" */
+	char reason[512];           /* node answer or RPC error; "" when accepted */
+	double ms;                  /* from the share being found to the answer */
+};
 
 void submit_block(struct block_candidate *candidate)
 {
@@ -73,51 +84,78 @@ static struct queued_block *take_next(void)
 
 /* submitblock answers null on success, a reason string otherwise;
  * "duplicate" means the node already has it, which still counts. */
-static bool send_block(const struct block_candidate *c, char *reason, size_t len)
+static void send_block(const struct block_candidate *c, struct submit_outcome *o)
 {
 	char err[512];
 	json_t *result = rpc_call(submit_rpc, "submitblock", json_pack("[s]", c->block_hex),
 				  SUBMIT_TIMEOUT_MS, err, sizeof(err));
-	bool accepted;
 
 	atomic_fetch_add(&g_stats.blocks_submitted, 1);
+	o->ms = (now_monotonic() - c->found_at) * 1000.0;
+	o->reason[0] = '\0';
 	if (!result) {
-		snprintf(reason, len, "%s", err);
-		return false;
+		o->accepted = false;
+		o->result = "error";
+		snprintf(o->reason, sizeof(o->reason), "%s", err);
+		return;
 	}
-	accepted = json_is_null(result)
-		   || (json_is_string(result) && !strcmp(json_string_value(result), "duplicate"));
-	if (json_is_string(result))
-		snprintf(reason, len, "%s", json_string_value(result));
-	else
-		reason[0] = '\0';
+	if (json_is_null(result)) {
+		o->accepted = true;
+		o->result = "accepted";
+	} else if (json_is_string(result) && !strcmp(json_string_value(result), "duplicate")) {
+		o->accepted = true;
+		o->result = "duplicate";
+	} else {
+		o->accepted = false;
+		o->result = "rejected";
+		if (json_is_string(result))
+			snprintf(o->reason, sizeof(o->reason), "%s", json_string_value(result));
+		else
+			snprintf(o->reason, sizeof(o->reason), "unexpected submitblock answer");
+	}
 	json_decref(result);
-	return accepted;
 }
 
-static json_t *describe_block(const struct block_candidate *c, bool accepted, const char *reason)
+static json_t *describe_block(const struct block_candidate *c, const struct submit_outcome *o)
 {
 	char job[17];
 
 	snprintf(job, sizeof(job), "%016llx", (unsigned long long)c->job_id);
-	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:f, s:f, s:f, s:I, s:b, s:s, s:s}",
-			 "hash", c->hash, "height", (json_int_t)c->height, "address", c->address,
-			 "worker", c->worker, "job_id", job, "client_id", (json_int_t)c->client_id,
-			 "diff", c->diff, "sdiff", c->sdiff, "network_diff", c->network_diff,
-			 "coinbasevalue", (json_int_t)c->coinbasevalue, "accepted", accepted,
-			 "reject_reason", reason, "ip", c->ip);
+	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:s, s:f, s:f, s:f, s:I, s:s, s:b, s:s,"
+			 " s:s, s:f, s:s, s:b}",
+			 "address", c->address, "worker", c->worker,
+			 "client_id", (json_int_t)c->client_id, "ip", c->ip, "job_id", job,
+			 "height", (json_int_t)c->height, "hash", c->hash, "diff", c->diff,
+			 "sdiff", c->sdiff, "network_diff", c->network_diff,
+			 "reward_sat", (json_int_t)c->coinbasevalue, "coinbase_sig", c->coinbase_sig,
+			 "accepted", o->accepted, "reject_reason", o->reason,
+			 "submit_result", o->result, "submit_time_ms", o->ms,
+			 "region", submit_region, "is_block", 1);
 }
 
-static void report_result(const struct block_candidate *c, bool accepted, const char *reason)
+/* Every path the block went out on, and the first that took it (null when
+ * none did). The relay integration appends its "primary" path here. */
+static void add_submissions(json_t *data, const struct submit_outcome *local)
 {
-	atomic_fetch_add(accepted ? &g_stats.blocks_accepted : &g_stats.blocks_rejected, 1);
-	log_fields(accepted ? LOG_INFO : LOG_ERROR, "submit",
-		   accepted ? "block accepted" : "block rejected",
-		   describe_block(c, accepted, reason));
-	if (events_wanted("block_found")) {
-		json_t *data = describe_block(c, accepted, reason);
+	json_t *paths = json_array();
 
-		json_object_set_new(data, "is_block", json_true());
+	json_array_append_new(paths, json_pack("{s:s, s:s, s:s, s:f}", "path", "local",
+					       "result", local->result, "reject_reason",
+					       local->reason, "ms", local->ms));
+	json_object_set_new(data, "submissions", paths);
+	json_object_set_new(data, "first_success_path",
+			    local->accepted ? json_string("local") : json_null());
+}
+
+static void report_result(const struct block_candidate *c, const struct submit_outcome *o)
+{
+	atomic_fetch_add(o->accepted ? &g_stats.blocks_accepted : &g_stats.blocks_rejected, 1);
+	log_fields(o->accepted ? LOG_INFO : LOG_ERROR, "submit",
+		   o->accepted ? "block accepted" : "block rejected", describe_block(c, o));
+	if (events_wanted("block_found")) {
+		json_t *data = describe_block(c, o);
+
+		add_submissions(data, o);
 		events_emit("block_found", data);
 	}
 }
@@ -128,11 +166,11 @@ static void *submit_main(void *arg)
 
 	(void)arg;
 	while ((q = take_next())) {
-		char reason[512];
-		bool accepted = send_block(&q->c, reason, sizeof(reason));
+		struct submit_outcome outcome;
 
+		send_block(&q->c, &outcome);
 		generator_request_template();
-		report_result(&q->c, accepted, reason);
+		report_result(&q->c, &outcome);
 		free(q->c.block_hex);
 		free(q);
 	}
@@ -146,6 +184,7 @@ int submit_start(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "submit: cannot create its RPC client");
 		return -1;
 	}
+	snprintf(submit_region, sizeof(submit_region), "%s", cfg->region);
 	stopping = false;
 	if (pthread_create(&submit_thread, NULL, submit_main, NULL)) {
 		snprintf(err, errlen, "submit: cannot start its thread");

@@ -29,10 +29,13 @@ struct block_candidate {
 	double diff;            /* the connection's difficulty */
 	double sdiff;           /* the share's difficulty */
 	double network_diff;
-	int64_t coinbasevalue;
+	int64_t coinbasevalue;  /* reward_sat: the output paid to address */
 	char ip[64];
+	char coinbase_sig[100]; /* btcsig + miner signature as in the scriptSig */
+	double found_at;        /* now_monotonic() when the share was judged */
 };
 
+/* Starts the thread; cfg->region is kept for the block_found event. */
 int submit_start(const struct config *cfg, char *err, size_t errlen);
 /* Submits what is queued, then stops and joins the thread. */
 void submit_stop(void);

@@ -75,7 +75,9 @@ const unstableNet = typeof (Deno as { listenDatagram?: unknown }).listenDatagram
         assertEquals(connected.data.worker, "rig7");
         assertEquals(connected.data.ip, "127.0.0.1");
         const rejected = await find("share_submitted", (d) => d.accepted === false);
-        assertEquals(rejected.data.reject_reason, "job not found");
+        assertEquals(rejected.data.reject_reason, "invalid", "malformed submits are reported");
+        assertEquals(rejected.data.sdiff, 0);
+        await find("share_submitted", (d) => d.reject_reason === "job not found");
         const accepted = await find("share_submitted", (d) => d.accepted === true);
         assertEquals(accepted.data.hash, share.hashHex);
         assertEquals(accepted.data.is_block, true);
@@ -88,7 +90,8 @@ const unstableNet = typeof (Deno as { listenDatagram?: unknown }).listenDatagram
         const tip = await find("new_block_network", (d) => d.hash === share.hashHex);
         assertEquals(tip.data.height, 1);
         const diff = await find("diff_updated");
-        assertEquals(diff.data.diff, 0.5);
+        assertEquals(diff.data.new, 0.5);
+        assertEquals(diff.data.reason, "suggest_difficulty");
         const gone = await find("miner_disconnected");
         assertEquals(gone.data.shares_accepted, 1);
         assert(typeof gone.data.reason === "string");
