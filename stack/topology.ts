@@ -1,8 +1,10 @@
 /**
  * What `deno task up` runs, as data: one `ServiceSpec` per process, grouped by
- * region, with dependencies and readiness probes. Later parts of the system
- * (the engine per region, publishers, collector, health monitor, latency
- * bridges, a demo miner) are added here as more specs.
+ * region, with dependencies and readiness probes. Shared: NATS (stream created
+ * once it is ready), Redis, PostgreSQL, the collector and the health monitor.
+ * Per region: a regtest node, a publisher and an engine (topology_engine.ts);
+ * per relay region a latency bridge (topology_bridges.ts), the only path to
+ * eu; on eu a demo CPU miner (topology_miner.ts).
  */
 
 import { NATS_STOP_SIGNAL, natsCommand, natsReady } from "./supervisor/native/nats.ts";
@@ -24,8 +26,13 @@ import {
 } from "./supervisor/native/bitcoin.ts";
 import { canEnter, type OsUser } from "./supervisor/run_as.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
+import { bridgePort, bridgeServiceName, bridgeServices } from "./topology_bridges.ts";
+import { engineService, engineServiceName, miningSettings } from "./topology_engine.ts";
+import { minerService } from "./topology_miner.ts";
+import { collectorService, healthService, publisherService } from "./topology_pipeline.ts";
 import { portKey, portOf, type PortPlan } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
+import type { MiningSettings } from "./topology_settings.ts";
 
 export interface StackConfig {
   /** The repository checkout (for scripts such as stack/regtest/main.ts). */
@@ -42,6 +49,13 @@ export interface StackConfig {
   postgresOsUser: OsUser | null;
   /** The database the collector writes. */
   database: string;
+  /** Engines, relay link and demo miner; absent means DEFAULT_MINING. */
+  mining?: MiningSettings;
+}
+
+/** Where the supervisor writes `<service>.log`. */
+export function stackLogDir(config: StackConfig): string {
+  return `${config.stackDir}/logs`;
 }
 
 export interface Topology {
@@ -70,6 +84,12 @@ function natsService(config: StackConfig): ServiceSpec {
     prepare: () => Deno.mkdir(layout.storeDir, { recursive: true }),
     command: () => natsCommand(layout),
     ready: natsReady(layout),
+    // `deno task nats:init` as a one-shot step: stream MINING_EVENTS and consumer
+    // event-pipeline exist before any publisher or the collector starts.
+    afterReady: async () => {
+      const { initNats } = await import("../nats/init.ts");
+      await initNats(`nats://127.0.0.1:${layout.port}`);
+    },
     stopSignal: NATS_STOP_SIGNAL,
   };
 }
@@ -140,13 +160,13 @@ function bitcoinService(config: StackConfig, impl: BitcoinImpl, region: Region):
     p2pPort: portOf(config.ports, portKey(region, "bitcoin_p2p")),
     rpcUser: config.rpcUser,
     rpcPassword: config.rpcPassword,
-    // Relays peer with the primary's node (through a latency bridge in a later issue).
-    addNodes: region === primary ? [] : [portOf(config.ports, portKey(primary, "bitcoin_p2p"))],
+    // Relays peer with the primary's node through their latency bridge.
+    addNodes: region === primary ? [] : [bridgePort(config.ports, region, "bitcoin_p2p")],
   };
   return {
     name: bitcoinServiceName(region),
     region: region.name,
-    dependsOn: region === primary ? [] : [bitcoinServiceName(primary)],
+    dependsOn: region === primary ? [] : [bitcoinServiceName(primary), bridgeServiceName(region)],
     endpoint: `http://127.0.0.1:${layout.rpcPort} (p2p :${layout.p2pPort})`,
     ports: [layout.rpcPort, layout.p2pPort],
     prepare: () => Deno.mkdir(layout.dataDir, { recursive: true }),
@@ -159,21 +179,27 @@ function bitcoinService(config: StackConfig, impl: BitcoinImpl, region: Region):
 /** The services of the stack for `config`, in declaration order. */
 export async function buildTopology(config: StackConfig): Promise<Topology> {
   const notes: string[] = [];
-  const services: ServiceSpec[] = [
-    natsService(config),
-    redisService(config),
-    await postgresService(config, notes),
-  ];
-  if (config.bitcoin) {
-    const impl = config.bitcoin;
-    const label = impl.kind === "bitcoind" ? impl.path : impl.script;
-    notes.push(`bitcoin: regtest nodes run ${label}`);
-    for (const region of config.regions) services.push(bitcoinService(config, impl, region));
-  } else {
+  const postgres = await postgresService(config, notes);
+  const services: ServiceSpec[] = [natsService(config), redisService(config), postgres];
+  services.push(collectorService(config, postgres.endpoint));
+  services.push(...bridgeServices(config));
+  for (const region of config.regions) services.push(publisherService(config, region));
+  if (!config.bitcoin) {
     notes.push(
       "bitcoin: no regtest node found (stack/regtest/main.ts, env BITCOIND or bitcoind on PATH); " +
-        "starting without one",
+        "starting without nodes, engines, health monitor or miner",
     );
+    return { services, notes };
   }
+  const impl = config.bitcoin;
+  notes.push(`bitcoin: regtest nodes run ${impl.kind === "bitcoind" ? impl.path : impl.script}`);
+  const settings = miningSettings(config);
+  const relays = config.regions.filter((r) => r.role === "relay");
+  if (relays.length > 0) notes.push(`relay engines run in ${settings.relayMode} mode`);
+  for (const region of config.regions) services.push(bitcoinService(config, impl, region));
+  for (const region of config.regions) services.push(engineService(config, region));
+  services.push(healthService(config, config.regions.map(engineServiceName)));
+  const primary = config.regions.find((r) => r.role === "primary")!;
+  if (settings.demoMiner) services.push(minerService(config, primary, stackLogDir(config)));
   return { services, notes };
 }

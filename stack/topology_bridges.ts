@@ -18,12 +18,8 @@ import type { StackConfig } from "./topology.ts";
 import { portKey, portOf, type PortPlan } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
 
-/** Region-port offsets of the bridge listeners (inside the x500-x599 block). */
-export const BRIDGE_PORT_OFFSETS: Readonly<Record<string, number>> = {
-  bridge_nats: 522,
-  bridge_bitcoin_p2p: 544,
-  bridge_relay: 581,
-};
+/** Defined beside the rest of the port scheme (no import cycle); re-exported here. */
+export { BRIDGE_PORT_OFFSETS } from "./topology_ports.ts";
 
 /** What a relay region reaches in eu through its bridge, and the planned port behind it. */
 const BRIDGED: ReadonlyArray<{ via: string; target: (eu: Region) => string }> = [

@@ -8,6 +8,7 @@
  *   TBG_PORT_<KEY>       one port             (see topology_ports.ts)
  *   TBG_RPC_USER / TBG_RPC_PASSWORD  regtest node RPC credentials (tbg / tbg-regtest)
  *   BITCOIND             a bitcoind binary to use instead of stack/regtest/main.ts
+ *   engines, relay link and demo miner: see topology_settings.ts
  */
 
 import { resolveBitcoinImpl } from "./supervisor/native/bitcoin.ts";
@@ -15,6 +16,7 @@ import { postgresOsUser } from "./supervisor/run_as.ts";
 import type { StackConfig } from "./topology.ts";
 import { planPorts } from "./topology_ports.ts";
 import { parseRegions, REGIONS } from "./topology_regions.ts";
+import { resolveMiningSettings } from "./topology_settings.ts";
 
 export type EnvLookup = (name: string) => string | undefined;
 
@@ -39,5 +41,6 @@ export function resolveStackConfig(env: EnvLookup, repoRoot: string): StackConfi
     bitcoin: resolveBitcoinImpl(repoRoot),
     postgresOsUser: postgresOsUser(),
     database: "tbg",
+    mining: resolveMiningSettings(env),
   };
 }

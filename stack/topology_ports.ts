@@ -1,9 +1,12 @@
 /**
  * The native stack's port scheme. Everything listens on 127.0.0.1.
  *
- *   shared services:  base + offset       (nats 20422, redis 20379, postgres 20432, ...)
+ *   shared services:  base + offset       (health 20090, collector 20102, redis 20379,
+ *                                          nats 20422, postgres 20432, nats monitor 20822)
  *   region R:         base + 1000 * (R.index + 1) + offset
- *                     (eu 21xxx, us-east 22xxx, asia 23xxx: stratum x333, bitcoin RPC x443 ...)
+ *                     (eu 21xxx, us-east 22xxx, asia 23xxx: engine metrics x100, publisher
+ *                     x101, stratum x333, bitcoin RPC x443, P2P x444, bridges x522/x544/x581,
+ *                     relay link x881)
  *
  * `TBG_STACK_PORT_BASE` moves the whole scheme (default 20000); `0` picks free
  * ports from the OS instead (tests). `TBG_PORT_<KEY>` overrides one port, the key
@@ -18,19 +21,33 @@ export const DEFAULT_PORT_BASE = 20000;
 /** Offsets from the base for services every region shares. */
 export const SHARED_PORT_OFFSETS: Readonly<Record<string, number>> = {
   health: 90,
+  collector_metrics: 102,
   redis: 379,
   nats: 422,
   postgres: 432,
   nats_monitor: 822,
 };
 
+/**
+ * Region-port offsets of the latency-bridge listeners (topology_bridges.ts),
+ * inside the x500-x599 block kept for bridges. Planned for every region; only
+ * relay regions run a bridge.
+ */
+export const BRIDGE_PORT_OFFSETS: Readonly<Record<string, number>> = {
+  bridge_nats: 522,
+  bridge_bitcoin_p2p: 544,
+  bridge_relay: 581,
+};
+
 /** Offsets from a region's base (x500-x599 are kept for latency-bridge listeners). */
 export const REGION_PORT_OFFSETS: Readonly<Record<string, number>> = {
   metrics: 100,
+  publisher_metrics: 101,
   stratum: 333,
   bitcoin_rpc: 443,
   bitcoin_p2p: 444,
   relay: 881,
+  ...BRIDGE_PORT_OFFSETS,
 };
 
 export type PortPlan = ReadonlyMap<string, number>;

@@ -8,9 +8,10 @@
  *   deno task up --once     start, print the table, stop cleanly, exit 0 (also TBG_STACK_ONCE=1)
  */
 
+import { connectionSummary } from "./summary.ts";
 import { formatTable } from "./supervisor/table.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
-import { buildTopology } from "./topology.ts";
+import { buildTopology, stackLogDir } from "./topology.ts";
 import { resolveStackConfig } from "./topology_config.ts";
 import { REGIONS } from "./topology_regions.ts";
 import type { ServiceStatus } from "./supervisor/supervisor.ts";
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
   const { once } = parseArgs(Deno.args);
   const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const config = resolveStackConfig((name) => Deno.env.get(name), repoRoot);
-  const logDir = `${config.stackDir}/logs`;
+  const logDir = stackLogDir(config);
   await Deno.mkdir(logDir, { recursive: true });
   say(`data in ${config.stackDir}, regions ${config.regions.map((r) => r.name).join(", ")}`);
 
@@ -82,6 +83,8 @@ async function main(): Promise<number> {
   }
 
   console.log(`\n${formatTable(byRegion(supervisor.status()))}\n`);
+  const databaseUrl = topology.services.find((s) => s.name === "postgres")?.endpoint ?? "-";
+  console.log(`${connectionSummary(config, databaseUrl).join("\n")}\n`);
   await Deno.writeTextFile(
     `${config.stackDir}/stack.json`,
     JSON.stringify({ services: supervisor.status(), ports: Object.fromEntries(config.ports) }),

@@ -24,6 +24,14 @@ function extranonce2Start(index: number, size: number): bigint {
   return size === 0 ? 0n : BigInt(index) << BigInt(8 * size - 8);
 }
 
+/** True when this process may load miner_worker.ts and its imports (tools/, tests/stratum/). */
+function workersReadable(): boolean {
+  return ["./", "../tests/stratum/"].every((dir) =>
+    Deno.permissions.querySync({ name: "read", path: new URL(dir, import.meta.url) }).state ===
+      "granted"
+  );
+}
+
 async function run(options: MinerOptions): Promise<number> {
   const client = await StratumClient.connect({ hostname: options.hostname, port: options.port });
   log("info", "connected", { host: options.hostname, port: options.port });
@@ -47,8 +55,8 @@ async function run(options: MinerOptions): Promise<number> {
     await client.suggestDifficulty(options.suggestDifficulty);
   }
 
-  // One thread mines inline (needs only --allow-net); more use workers, whose
-  // modules Deno loads with read permission on tools/ and tests/stratum/.
+  // Threads are workers, whose modules Deno loads with read permission on
+  // tools/ and tests/stratum/; without it a single thread mines inline.
   const threads: { post: (order: WorkOrder) => void; stop: () => void }[] = [];
   let generation = 0;
   let accepted = 0;
@@ -103,11 +111,15 @@ async function run(options: MinerOptions): Promise<number> {
     if (options.maxShares > 0 && accepted >= options.maxShares) done(0);
   };
 
-  if (options.threads === 1) {
+  // Inline mining starves this thread's socket reads and signal handling on a
+  // busy machine (late jobs, stale shares, submit timeouts), so one thread runs
+  // in a worker too whenever the worker modules may be read.
+  const inline = options.threads === 1 && !workersReadable();
+  if (inline) {
     const loop = new MiningLoop((report) => void onReport(report));
     threads.push({ post: (order) => loop.setOrder(order), stop: () => loop.stop() });
   }
-  for (let i = 0; options.threads > 1 && i < options.threads; i++) {
+  for (let i = 0; !inline && i < options.threads; i++) {
     const url = new URL("./miner_worker.ts", import.meta.url).href;
     const worker = new Worker(url, { type: "module" });
     worker.onmessage = (e: MessageEvent<MiningReport>) => void onReport(e.data);

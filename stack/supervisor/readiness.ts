@@ -108,3 +108,14 @@ export async function bitcoinRpcReady(
     return false;
   }
 }
+
+/** True when an HTTP server answers GET `url` with any status. */
+export async function httpAnswers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await response.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}

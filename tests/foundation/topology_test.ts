@@ -1,4 +1,4 @@
-/** The stack's topology as data: port scheme, region list, start order. */
+/** The stack's topology as data: port scheme, region list, start order, engine and pipeline configs. */
 
 import assert from "node:assert/strict";
 import { planPorts, portEnvName } from "../../stack/topology_ports.ts";
@@ -6,6 +6,16 @@ import { parseRegions, REGIONS } from "../../stack/topology_regions.ts";
 import { startLevels } from "../../stack/supervisor/order.ts";
 import type { ServiceSpec } from "../../stack/supervisor/types.ts";
 import { requires } from "../harness/permissions.ts";
+import type { StackConfig } from "../../stack/topology.ts";
+import { bridgePort } from "../../stack/topology_bridges.ts";
+import { engineConfig } from "../../stack/topology_engine.ts";
+import {
+  healthRegions,
+  PUBLISHER_ENV,
+  publisherService,
+  publisherSocket,
+} from "../../stack/topology_pipeline.ts";
+import { resolveMiningSettings } from "../../stack/topology_settings.ts";
 
 function env(vars: Record<string, string>): (name: string) => string | undefined {
   return (name) => vars[name];
@@ -91,4 +101,78 @@ Deno.test("order: dependencies start in earlier levels; bad graphs are named", (
     /cycle among services a, b/,
   );
   assert.throws(() => startLevels([spec("a"), spec("a")]), /"a" is used twice/);
+});
+
+function stackConfig(vars: Record<string, string> = {}): StackConfig {
+  return {
+    repoRoot: "/repo",
+    stackDir: "/data/stack",
+    regions: REGIONS,
+    ports: planPorts(REGIONS, env(vars)),
+    rpcUser: "tbg",
+    rpcPassword: "pw",
+    bitcoin: null,
+    postgresOsUser: null,
+    database: "tbg",
+    mining: resolveMiningSettings(env(vars)),
+  };
+}
+
+Deno.test("engine configs: eu is the primary, relays reach it only through their bridge", () => {
+  const config = stackConfig();
+  const [eu, us, asia] = REGIONS;
+  const primary = engineConfig(config, eu);
+  assert.equal(primary.mode, "primary");
+  assert.equal(primary.pool_instance, "ckpool-eu");
+  assert.equal(primary.relay_listen, "127.0.0.1:21881");
+  assert.deepEqual(primary.serverurl, ["127.0.0.1:21333"]);
+  assert.equal(primary.metrics_listen, "127.0.0.1:21100");
+  assert.deepEqual(primary.events, {
+    enabled: true,
+    socket_path: "/data/stack/run/events-eu.sock",
+  });
+  assert.equal((primary.btcd as Array<{ url: string }>)[0].url, "127.0.0.1:21443");
+  for (const region of [us, asia]) {
+    const relay = engineConfig(config, region) as {
+      mode: string;
+      primary: { host: string; port: number; template_push_port: number; auth_token: string };
+    };
+    assert.equal(relay.mode, "passthrough");
+    const bridge = bridgePort(config.ports, region, "relay");
+    assert.equal(bridge, 1000 * (region.index + 1) + 20581);
+    assert.deepEqual(
+      [relay.primary.host, relay.primary.port, relay.primary.template_push_port],
+      ["127.0.0.1", bridge, bridge],
+    );
+    assert.equal(relay.primary.auth_token, (primary.primary as { auth_token: string }).auth_token);
+  }
+  const fallback = engineConfig(stackConfig({ TBG_RELAY_MODE: "primary" }), us);
+  assert.equal(fallback.mode, "primary");
+  assert.throws(() => resolveMiningSettings(env({ TBG_RELAY_MODE: "x" })), /TBG_RELAY_MODE/);
+});
+
+Deno.test("pipeline: relay publishers use NATS through the bridge; health polls every region", () => {
+  const config = stackConfig();
+  const [eu, us] = REGIONS;
+  assert.equal(publisherService(config, eu).command().env?.NATS_URL, "nats://127.0.0.1:20422");
+  assert.equal(publisherService(config, us).command().env?.NATS_URL, "nats://127.0.0.1:22522");
+  assert.deepEqual(healthRegions(config).map((r) => [r.name, r.stratum]), [
+    ["eu", "127.0.0.1:21333"],
+    ["us-east", "127.0.0.1:22333"],
+    ["asia", "127.0.0.1:23333"],
+  ]);
+  const deep = { ...config, stackDir: `/${"d".repeat(120)}` };
+  assert.ok(publisherSocket(deep, us).length < 108, "socket paths stay under the Unix limit");
+});
+
+requires({
+  name: "pipeline: the publisher gets the variables of its deno.json task",
+  permissions: ["read"],
+  fn() {
+    const deno = JSON.parse(
+      Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)),
+    ) as { tasks: Record<string, string> };
+    const allowed = /--allow-env=(\S+)/.exec(deno.tasks.publisher)?.[1].split(",");
+    assert.deepEqual(PUBLISHER_ENV, allowed);
+  },
 });

@@ -1,15 +1,32 @@
 /**
- * `deno task up` end to end: the real supervisor with the real topology in a
- * temp data dir on free ports. `--once` starts everything, prints the table
- * and exits 0 after a clean stop; a long-running stack restarts a killed child
- * and stops everything on SIGTERM.
+ * `deno task up` end to end: the real supervisor with the real topology (three
+ * regions: nodes, bridges, engines, publishers, NATS, collector, Redis,
+ * PostgreSQL, health monitor, demo miner) in a temp data dir on free ports.
+ * `--once` starts everything, prints the table and exits 0 after a clean stop.
+ * A long-running stack carries the demo miner's shares from the eu engine
+ * through publisher -> NATS -> collector into PostgreSQL, reports eu healthy,
+ * restarts a killed child and stops everything on SIGTERM.
  */
 
 import assert from "node:assert/strict";
+import { engineBinary } from "../harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../harness/ports.ts";
 import { redisPong } from "../../stack/supervisor/readiness.ts";
 import type { ServiceStatus } from "../../stack/supervisor/supervisor.ts";
+
+/** Every service of a three-region stack. */
+const EXPECTED = [
+  "nats",
+  "redis",
+  "postgres",
+  "collector",
+  "health",
+  ...["eu", "us-east", "asia"].flatMap((r) => [`bitcoind-${r}`, `publisher-${r}`, `ckpool-${r}`]),
+  "bridge-us-east",
+  "bridge-asia",
+  "miner-eu",
+];
 
 const UP = new URL("../../stack/up.ts", import.meta.url).pathname;
 
@@ -30,12 +47,13 @@ function alive(pid: number): boolean {
 }
 
 async function startUp(args: string[]): Promise<UpRun> {
+  const bin = await engineBinary(); // builds ckpool/ckpool once when needed
   const stackDir = await Deno.makeTempDir({ prefix: "tbg-up-" });
   // As root, PostgreSQL runs as the postgres OS user, which must enter this dir.
   await Deno.chmod(stackDir, 0o755);
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--unstable-net", UP, ...args],
-    env: { TBG_STACK_DIR: stackDir, TBG_STACK_PORT_BASE: "0", NO_COLOR: "1" },
+    env: { TBG_STACK_DIR: stackDir, TBG_STACK_PORT_BASE: "0", CKPOOL_BIN: bin, NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -69,8 +87,14 @@ function readStack(run: UpRun): ServiceStatus[] {
   return state.services;
 }
 
+function endpointOf(services: ServiceStatus[], name: string): string {
+  const service = services.find((s) => s.name === name);
+  assert.ok(service, `service ${name} runs`);
+  return service.endpoint;
+}
+
 requires({
-  name: "up --once: starts the stack, prints the table, stops cleanly, exits 0",
+  name: "up --once: starts all three regions, prints the table, stops cleanly, exits 0",
   permissions: SERVICE_PERMISSIONS,
   async fn() {
     const run = await startUp(["--once"]);
@@ -80,14 +104,22 @@ requires({
       assert.equal(code, 0, `up --once exited ${code}:\n${out}`);
       assert.match(out, /SERVICE\s+REGION\s+ENDPOINT\s+PID\s+LOG/);
       const services = readStack(run);
-      const names = services.map((s) => s.name);
-      for (const name of ["nats", "redis", "postgres"]) assert.ok(names.includes(name), name);
+      assert.deepEqual(services.map((s) => s.name).sort(), [...EXPECTED].sort());
       for (const s of services) {
         assert.match(out, new RegExp(`^${s.name}\\s+${s.region}\\s+.*\\s${s.pid}\\s`, "m"));
         assert.ok(s.pid !== null && !alive(s.pid), `${s.name} (pid ${s.pid}) was stopped`);
         assert.ok(Deno.statSync(s.logPath).isFile, `${s.name} has a log file`);
       }
       assert.match(out, /postgres:\/\/tbg@127\.0\.0\.1:\d+\/tbg/);
+      for (const region of ["eu", "us-east", "asia"]) {
+        assert.match(out, new RegExp(`^  ${region}\\s+stratum\\+tcp://127\\.0\\.0\\.1:\\d+`, "m"));
+      }
+      assert.match(out, /Health monitor\s+http:\/\/127\.0\.0\.1:\d+\//);
+      // The relay engines' configs point at eu only through their bridges.
+      const config = JSON.parse(
+        Deno.readTextFileSync(`${run.stackDir}/ckpool-us-east/ckpool.json`),
+      ) as { primary: { port: number } };
+      assert.match(endpointOf(services, "bridge-us-east"), new RegExp(`:${config.primary.port}->`));
       assert.match(out, /\[up\] stopped cleanly/);
     } finally {
       await cleanup(run);
@@ -95,8 +127,34 @@ requires({
   },
 });
 
+/** Rows of `events` for share_submitted from eu, via the stack's PostgreSQL. */
+async function euShares(databaseUrl: string): Promise<number> {
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(databaseUrl, { onnotice: () => {}, max: 1 });
+  try {
+    const [{ n }] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM events WHERE event = 'share_submitted' AND region = 'eu'`;
+    return n;
+  } catch {
+    return 0; // the collector has not created the table yet
+  } finally {
+    await sql.end();
+  }
+}
+
+async function regionStatus(healthUrl: string, region: string): Promise<string | null> {
+  try {
+    const response = await fetch(`${healthUrl}health/${region}`);
+    const body = await response.json() as { status?: string };
+    return body.status ?? null;
+  } catch {
+    return null;
+  }
+}
+
 requires({
-  name: "up: restarts a killed child and stops everything on SIGTERM",
+  name: "up: the demo miner's shares reach PostgreSQL, eu is healthy, a killed child " +
+    "restarts, SIGTERM stops everything",
   permissions: SERVICE_PERMISSIONS,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -108,9 +166,24 @@ requires({
         what: "the stack to come up",
       });
       const services = readStack(run);
+
+      // The single-region pipeline with the real engine: miner -> ckpool-eu ->
+      // publisher-eu -> NATS -> collector -> PostgreSQL.
+      const databaseUrl = endpointOf(services, "postgres");
+      await waitFor(async () => (await euShares(databaseUrl)) > 0, {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+        what: "share_submitted events from eu in PostgreSQL",
+      });
+      const healthUrl = /^(http:\/\/127\.0\.0\.1:\d+\/)/.exec(endpointOf(services, "health"))![1];
+      await waitFor(async () => (await regionStatus(healthUrl, "eu")) === "healthy", {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        what: "the health monitor to report eu healthy",
+      });
+
       const redis = services.find((s) => s.name === "redis")!;
       const port = Number(/redis:\/\/127\.0\.0\.1:(\d+)/.exec(redis.endpoint)![1]);
-
       Deno.kill(redis.pid!, "SIGKILL");
       const restartedPid = await waitFor(() => {
         const match = [...run.output().matchAll(/ready redis \(global\) pid (\d+)/g)];

@@ -1,0 +1,69 @@
+/**
+ * The demo CPU miner (tools/miner.ts, one worker thread) on the primary's Stratum
+ * port, paying the demo regtest address. Ready once it has been authorized,
+ * which its JSON log says.
+ */
+
+import type { ServiceSpec } from "./supervisor/types.ts";
+import type { StackConfig } from "./topology.ts";
+import { engineServiceName, miningSettings } from "./topology_engine.ts";
+import { portKey, portOf } from "./topology_ports.ts";
+import type { Region } from "./topology_regions.ts";
+
+const TOOLS = new URL("../tools", import.meta.url).pathname;
+const STRATUM_LIB = new URL("../tests/stratum", import.meta.url).pathname;
+
+export function minerServiceName(region: Region): string {
+  return `miner-${region.name}`;
+}
+
+/** The Stratum user of the demo miner: `<address>.demo`. */
+export function demoMinerUser(config: StackConfig): string {
+  return `${miningSettings(config).minerAddress}.demo`;
+}
+
+function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+/** `logDir`: where the supervisor writes `<service>.log`. */
+export function minerService(config: StackConfig, region: Region, logDir: string): ServiceSpec {
+  const port = portOf(config.ports, portKey(region, "stratum"));
+  const name = minerServiceName(region);
+  const logPath = `${logDir}/${name}.log`;
+  // The log is appended across restarts: count authorizations, not their presence.
+  let authorizedBefore = 0;
+  const authorizations = () => readText(logPath).split('"msg":"authorized"').length - 1;
+  return {
+    name,
+    region: region.name,
+    dependsOn: [engineServiceName(region)],
+    endpoint: `stratum+tcp://127.0.0.1:${port} as ${demoMinerUser(config)} (1 thread)`,
+    command: () => {
+      authorizedBefore = authorizations();
+      return {
+        cmd: Deno.execPath(),
+        args: [
+          "run",
+          `--allow-net=127.0.0.1:${port}`,
+          // The thread runs in a worker (its modules need reading), which keeps the
+          // miner's socket and signal handling responsive.
+          `--allow-read=${TOOLS},${STRATUM_LIB}`,
+          `${TOOLS}/miner.ts`,
+          "--url",
+          `stratum+tcp://127.0.0.1:${port}`,
+          "--user",
+          demoMinerUser(config),
+          "--threads",
+          "1",
+        ],
+      };
+    },
+    ready: () => Promise.resolve(authorizations() > authorizedBefore),
+    stopSignal: "SIGTERM",
+  };
+}
