@@ -15,6 +15,7 @@ import { type HealthReport, type OpsServer, startOpsServer } from "../lib/ops_se
 import type { CollectorConfig } from "./config.ts";
 import { allMigrations, migrate } from "./migrate.ts";
 import { runNatsSource } from "./nats_source.ts";
+import { CONSUMER_MAX_ACK_PENDING } from "../lib/stream.ts";
 import { loadSources, type SourceSeq, writeEvents } from "./pg_sink.ts";
 import { CollectorPipeline, type Item } from "./pipeline.ts";
 import { RedisSink } from "./redis_sink.ts";
@@ -80,6 +81,10 @@ export async function startCollector(
   const natsConnected = registry.gauge("collector_nats_connected", "1 while connected to NATS");
 
   const trackSource = (s: SourceSeq) => {
+    // Concurrent batches report in completion order; `received` only grows,
+    // so the report with the most rows is the latest committed state.
+    const before = sources.get(sourceKey(s));
+    if (before !== undefined && before.received > s.received) return;
     sources.set(sourceKey(s), s);
     const labels = { pool_instance: s.pool_instance, boot_id: s.boot_id, region: s.region };
     seqHighest.set(s.highest_seq, labels);
@@ -129,10 +134,14 @@ export async function startCollector(
   const commitLog = new LogSampler(logger, "batches committed", 5_000);
   const pipeline = new CollectorPipeline(
     {
-      writePg: (events) => writeEvents(sql, events),
+      writePg: (events, payloads) => writeEvents(sql, events, payloads),
       writeRedis: (events, payloads) => redisSink.write(events, payloads),
     },
-    { batchMax: config.batchMax, batchWaitMs: config.batchWaitMs },
+    {
+      batchMax: config.batchMax,
+      batchWaitMs: config.batchWaitMs,
+      concurrency: config.concurrency,
+    },
     {
       committed(report) {
         batches.inc();
@@ -235,7 +244,11 @@ export async function startCollector(
       await runNatsSource({
         nc: conn,
         logger,
-        maxMessages: Math.max(config.batchMax * 2, 1_000),
+        // Enough to fill every concurrent batch and the next, within max_ack_pending.
+        maxMessages: Math.min(
+          Math.max(config.batchMax * (config.concurrency + 1), 1_000),
+          CONSUMER_MAX_ACK_PENDING,
+        ),
         onItem: onItem("nats"),
         onInvalid: onInvalid("nats"),
       }, abort.signal);

@@ -19,6 +19,7 @@ export interface CollectorConfig {
   redisUrl: string;
   batchMax: number;
   batchWaitMs: number;
+  concurrency: number;
   streamMaxLen: number;
   dedupTtlSeconds: number;
   metricsListen: HostPort;
@@ -32,6 +33,7 @@ export const COLLECTOR_ENV_VARS = [
   "REDIS_URL",
   "COLLECTOR_BATCH_MAX",
   "COLLECTOR_BATCH_WAIT_MS",
+  "COLLECTOR_CONCURRENCY",
   "REDIS_STREAM_MAXLEN",
   "REDIS_DEDUP_TTL_SECONDS",
   "COLLECTOR_METRICS_LISTEN",
@@ -83,7 +85,8 @@ export function loadCollectorConfig(env: EnvSource, args: string[] = []): Collec
     natsUrl: envString(env, "NATS_URL", "nats://127.0.0.1:4222"),
     databaseUrl: envString(env, "DATABASE_URL", "postgres://tbg@127.0.0.1:5432/tbg"),
     redisUrl: envString(env, "REDIS_URL", "redis://127.0.0.1:6379"),
-    batchMax: envInt(env, "COLLECTOR_BATCH_MAX", 2_000, { min: 1, max: 20_000 }),
+    batchMax: envInt(env, "COLLECTOR_BATCH_MAX", 5_000, { min: 1, max: 20_000 }),
+    concurrency: envInt(env, "COLLECTOR_CONCURRENCY", 3, { min: 1, max: 16 }),
     batchWaitMs: envInt(env, "COLLECTOR_BATCH_WAIT_MS", 20, { min: 0, max: 10_000 }),
     streamMaxLen: envInt(env, "REDIS_STREAM_MAXLEN", 1_000_000, { min: 1 }),
     dedupTtlSeconds: envInt(env, "REDIS_DEDUP_TTL_SECONDS", 25 * 3600, { min: 60 }),

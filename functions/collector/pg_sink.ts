@@ -3,6 +3,11 @@
  * (event_id, ts)), the block_found events into blocks, and folds the newly
  * inserted seqs into event_sources. Only rows actually inserted count toward
  * seq tracking, so redeliveries never inflate `received`.
+ *
+ * The batch travels as one JSON array built by joining the envelopes' own
+ * validated JSON text (no re-serialisation); PostgreSQL parses it once with
+ * jsonb_to_recordset. Sources are upserted in key order so concurrent batches
+ * lock event_sources rows in the same order (no deadlock).
  */
 
 import type { Sql } from "postgres";
@@ -14,6 +19,8 @@ export interface SourceSeq {
   region: string;
   highest_seq: number;
   missing: number;
+  /** Rows stored for this source; grows with every commit (orders concurrent results). */
+  received: number;
 }
 
 export interface PgWriteResult {
@@ -30,30 +37,32 @@ function blockFields(
   return { height, hash: typeof rawHash === "string" ? rawHash : null };
 }
 
-/** The batch as the JSON array the statement reads with jsonb_to_recordset. */
-export function batchJson(events: Envelope[]): string {
-  return JSON.stringify(events.map((e) => {
-    const row: Record<string, unknown> = {
-      event_id: e.event_id,
-      event: e.event,
-      ts_us: e.ts,
-      source: e.source,
-      region: e.region,
-      pool_instance: e.pool_instance,
-      boot_id: e.boot_id,
-      seq: e.seq,
-      data: e.data,
-    };
-    if (e.event === "block_found") {
-      const { height, hash } = blockFields(e.data);
-      row.height = height;
-      row.block_hash = hash;
-    }
-    return row;
-  }));
+/**
+ * The batch as the JSON array the statement reads with jsonb_to_recordset:
+ * the envelopes' JSON texts joined when given (each parsed and validated
+ * before, so it holds exactly the envelope's fields), else serialised.
+ */
+export function batchJson(events: Envelope[], payloads?: string[]): string {
+  return payloads ? `[${payloads.join(",")}]` : JSON.stringify(events);
 }
 
-export async function writeEvents(sql: Sql, events: Envelope[]): Promise<PgWriteResult> {
+/** height and hash of the batch's block_found events (few), as a JSON array. */
+export function blocksJson(events: Envelope[]): string {
+  const blocks = [];
+  for (const e of events) {
+    if (e.event !== "block_found") continue;
+    const { height, hash } = blockFields(e.data);
+    blocks.push({ event_id: e.event_id, height, block_hash: hash });
+  }
+  return JSON.stringify(blocks);
+}
+
+/** Writes a batch (distinct event_ids); `payloads[i]` is the JSON text of `events[i]`. */
+export async function writeEvents(
+  sql: Sql,
+  events: Envelope[],
+  payloads?: string[],
+): Promise<PgWriteResult> {
   if (events.length === 0) return { inserted: 0, blocks: 0, sources: [] };
   const rows = await sql<
     Array<
@@ -65,18 +74,22 @@ export async function writeEvents(sql: Sql, events: Envelope[]): Promise<PgWrite
         region: string;
         highest_seq: string;
         missing: string;
+        received: string;
       }
     >
   >`
     with batch as (
-      select * from jsonb_to_recordset((${batchJson(events)}::text)::jsonb) as x(
-        event_id uuid, event text, ts_us bigint, source text, region text,
-        pool_instance text, boot_id uuid, seq bigint, data jsonb,
-        height bigint, block_hash text)
+      select * from jsonb_to_recordset((${batchJson(events, payloads)}::text)::jsonb) as x(
+        event_id uuid, event text, ts bigint, source text, region text,
+        pool_instance text, boot_id uuid, seq bigint, data jsonb)
+    ),
+    bf as (
+      select * from jsonb_to_recordset((${blocksJson(events)}::text)::jsonb) as x(
+        event_id uuid, height bigint, block_hash text)
     ),
     ins as (
       insert into events (event_id, ts, event, source, region, pool_instance, boot_id, seq, data)
-      select event_id, timestamptz 'epoch' + ts_us * interval '1 microsecond', event, source,
+      select event_id, timestamptz 'epoch' + ts * interval '1 microsecond', event, source,
              region, pool_instance, boot_id, seq, data
       from batch
       on conflict (event_id, ts) do nothing
@@ -84,9 +97,9 @@ export async function writeEvents(sql: Sql, events: Envelope[]): Promise<PgWrite
     ),
     blk as (
       insert into blocks (event_id, ts, region, pool_instance, height, block_hash, data)
-      select b.event_id, timestamptz 'epoch' + b.ts_us * interval '1 microsecond', b.region,
-             b.pool_instance, b.height, b.block_hash, b.data
-      from batch b where b.event = 'block_found'
+      select b.event_id, timestamptz 'epoch' + b.ts * interval '1 microsecond', b.region,
+             b.pool_instance, f.height, f.block_hash, b.data
+      from batch b join bf f using (event_id) where b.event = 'block_found'
       on conflict (event_id) do nothing
       returning 1
     ),
@@ -99,6 +112,7 @@ export async function writeEvents(sql: Sql, events: Envelope[]): Promise<PgWrite
       insert into event_sources as s
         (pool_instance, boot_id, region, highest_seq, lowest_seq, received, missing)
       select pool_instance, boot_id, region, hi, lo, n, hi - least(lo, 1) + 1 - n from agg
+      order by pool_instance, boot_id
       on conflict (pool_instance, boot_id) do update set
         highest_seq = greatest(s.highest_seq, excluded.highest_seq),
         lowest_seq  = least(s.lowest_seq, excluded.lowest_seq),
@@ -108,14 +122,16 @@ export async function writeEvents(sql: Sql, events: Envelope[]): Promise<PgWrite
                       - (s.received + excluded.received),
         region      = excluded.region,
         updated_at  = now()
-      returning pool_instance, boot_id, region, highest_seq, missing
+      returning pool_instance, boot_id, region, highest_seq, missing, received
     )
     select 'count' as kind, (select count(*) from ins)::int as n, null as pool_instance,
-           null as boot_id, null as region, null as highest_seq, null as missing
+           null as boot_id, null as region, null as highest_seq, null as missing,
+           null as received
     union all
-    select 'blocks', (select count(*) from blk)::int, null, null, null, null, null
+    select 'blocks', (select count(*) from blk)::int, null, null, null, null, null, null
     union all
-    select 'source', 0, pool_instance, boot_id::text, region, highest_seq::text, missing::text
+    select 'source', 0, pool_instance, boot_id::text, region, highest_seq::text, missing::text,
+           received::text
     from src`;
   const result: PgWriteResult = { inserted: 0, blocks: 0, sources: [] };
   for (const row of rows) {
@@ -128,6 +144,7 @@ export async function writeEvents(sql: Sql, events: Envelope[]): Promise<PgWrite
         region: row.region,
         highest_seq: Number(row.highest_seq),
         missing: Number(row.missing),
+        received: Number(row.received),
       });
     }
   }
@@ -144,10 +161,12 @@ export async function loadSources(sql: Sql, limit = 200): Promise<SourceSeq[]> {
         region: string;
         highest_seq: string;
         missing: string;
+        received: string;
       }
     >
   >`
-    select pool_instance, boot_id::text, region, highest_seq::text, missing::text
+    select pool_instance, boot_id::text, region, highest_seq::text, missing::text,
+           received::text
     from event_sources order by updated_at desc limit ${limit}`;
   return rows.map((r) => ({
     pool_instance: r.pool_instance,
@@ -155,5 +174,6 @@ export async function loadSources(sql: Sql, limit = 200): Promise<SourceSeq[]> {
     region: r.region,
     highest_seq: Number(r.highest_seq),
     missing: Number(r.missing),
+    received: Number(r.received),
   }));
 }

@@ -4,6 +4,11 @@
  * retried with backoff until it succeeds, and only then acknowledged.
  * While a sink is failing nothing is acknowledged; every 10 s the loop tells
  * JetStream the queued messages are still being worked on (no redelivery storm).
+ *
+ * Up to `concurrency` batches are committed at once (each still PostgreSQL,
+ * then Redis, then ack), so one batch's round trips overlap the next's. Both
+ * writes are idempotent and commutative per event, so batch order does not
+ * matter; `committed` reports arrive in completion order.
  */
 
 import { backoffDelay, sleep } from "../lib/backoff.ts";
@@ -21,7 +26,7 @@ export interface Item {
 }
 
 export interface Sinks {
-  writePg(events: Envelope[]): Promise<PgWriteResult>;
+  writePg(events: Envelope[], payloads: string[]): Promise<PgWriteResult>;
   writeRedis(events: Envelope[], payloads: string[]): Promise<number>;
 }
 
@@ -43,6 +48,8 @@ export interface PipelineHooks {
 export interface PipelineOptions {
   batchMax: number;
   batchWaitMs: number;
+  /** Batches committed at once (default 1). */
+  concurrency?: number;
   backoff?: { initialMs: number; maxMs: number };
   workingIntervalMs?: number;
 }
@@ -53,6 +60,7 @@ export class CollectorPipeline {
   #abort = new AbortController();
   #running: Promise<void> | undefined;
   #sinkUp = { postgres: true, redis: true };
+  #inflight = 0;
 
   constructor(
     private readonly sinks: Sinks,
@@ -60,8 +68,9 @@ export class CollectorPipeline {
     private readonly hooks: PipelineHooks = {},
   ) {}
 
+  /** Items received and not yet acknowledged (queued or being committed). */
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#inflight;
   }
 
   sinkUp(sink: "postgres" | "redis"): boolean {
@@ -107,6 +116,8 @@ export class CollectorPipeline {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
+    const concurrency = Math.max(1, this.options.concurrency ?? 1);
+    const running = new Set<Promise<boolean>>();
     while (!signal.aborted) {
       await this.#waitFor(() => this.#queue.length > 0);
       if (signal.aborted) break;
@@ -116,10 +127,17 @@ export class CollectorPipeline {
           this.options.batchWaitMs,
         );
       }
+      if (signal.aborted) break;
       const batch = this.#queue.splice(0, this.options.batchMax);
-      const committed = await this.#commit(batch);
-      if (!committed) break;
+      this.#inflight += batch.length;
+      const commit = this.#commit(batch).finally(() => {
+        this.#inflight -= batch.length;
+        running.delete(commit);
+      });
+      running.add(commit);
+      if (running.size >= concurrency) await Promise.race(running);
     }
+    await Promise.all(running);
   }
 
   async #commit(batch: Item[]): Promise<boolean> {
@@ -134,7 +152,7 @@ export class CollectorPipeline {
       payloads.push(item.payload);
       if (item.envelope.ts < oldest) oldest = item.envelope.ts;
     }
-    const pg = await this.#retry("postgres", batch, () => this.sinks.writePg(events));
+    const pg = await this.#retry("postgres", batch, () => this.sinks.writePg(events, payloads));
     if (pg === undefined) return false;
     const redisAdded = await this.#retry(
       "redis",

@@ -2,7 +2,7 @@
  * Redis Streams writer: `events:<event>` per type, capped with MAXLEN ~, each
  * event_id added at most once. One Lua script call per batch checks and
  * records every event_id in a dedup set and XADDs only the new ones, so the
- * check and the add are atomic.
+ * check and the add are atomic; each dedup set touched gets one EXPIRE.
  *
  * Dedup sets are bucketed by the event's hour (`events:seen:<hour>`) and expire
  * `dedupTtlSeconds` after their last write. With a TTL at least the stream's
@@ -16,16 +16,20 @@ export const ADD_ONCE_SCRIPT = `
 local ttl = ARGV[1]
 local maxlen = ARGV[2]
 local added = 0
+local touched = {}
 local n = #KEYS / 2
 for i = 1, n do
   local seen = KEYS[2 * i - 1]
   local stream = KEYS[2 * i]
   local id = ARGV[2 * i + 1]
   if redis.call('SADD', seen, id) == 1 then
-    redis.call('EXPIRE', seen, ttl)
+    touched[seen] = true
     redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event_id', id, 'envelope', ARGV[2 * i + 2])
     added = added + 1
   end
+end
+for seen in pairs(touched) do
+  redis.call('EXPIRE', seen, ttl)
 end
 return added
 `;

@@ -27,11 +27,20 @@ export async function removeStaleSocket(path: string): Promise<void> {
   await Deno.remove(path);
 }
 
+/** The engine never sends a datagram larger than this (docs/events.md: oversize is dropped). */
+export const MAX_DATAGRAM = 65_536;
+/** Datagrams are received back to back into arenas of this size (one allocation per ~3,000). */
+const ARENA_BYTES = 1 << 20;
+
 /**
  * Binds `path` and receives datagrams continuously into a queue, so the
  * kernel buffer drains while the consumer is busy (fsync, database writes).
  * `maxQueued` bounds memory: beyond it the receiver pauses and the kernel
  * buffer (and then the engine's own queue) absorbs the burst.
+ *
+ * Each datagram is a view into a shared arena rather than its own buffer:
+ * `receive()` without a buffer allocates 64 KiB per datagram, which made
+ * garbage collection the largest cost of the publisher.
  */
 export async function bindDatagramSocket(
   path: string,
@@ -42,6 +51,8 @@ export async function bindDatagramSocket(
   await removeStaleSocket(path);
   const socket = Deno.listenDatagram({ transport: "unixpacket", path });
   let queue: Uint8Array[] = [];
+  let arena = new Uint8Array(ARENA_BYTES);
+  let used = 0;
   let wakeConsumer: (() => void) | undefined;
   let wakeReceiver: (() => void) | undefined;
   let closed = false;
@@ -52,9 +63,14 @@ export async function bindDatagramSocket(
         await new Promise<void>((resolve) => (wakeReceiver = resolve));
         continue;
       }
+      if (ARENA_BYTES - used < MAX_DATAGRAM) {
+        arena = new Uint8Array(ARENA_BYTES);
+        used = 0;
+      }
       let datagram: Uint8Array;
       try {
-        [datagram] = await socket.receive();
+        [datagram] = await socket.receive(arena.subarray(used, used + MAX_DATAGRAM));
+        used += datagram.length;
       } catch (error) {
         if (closed) break;
         throw error;

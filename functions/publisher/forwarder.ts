@@ -99,15 +99,21 @@ export class Forwarder {
     };
     let cursor = this.spool.committed;
 
+    // window[head..] are the records in flight, in spool order.
+    let head = 0;
     const advance = () => {
       let next = -1;
       let n = 0;
       let duplicates = 0;
-      while (window.length > 0 && window[0].done) {
-        const slot = window.shift()!;
+      while (head < window.length && window[head].done) {
+        const slot = window[head++];
         next = slot.record.next;
         if (slot.duplicate) duplicates++;
         n++;
+      }
+      if (head > 4096 && head * 2 > window.length) {
+        window.splice(0, head);
+        head = 0;
       }
       if (next >= 0) {
         this.spool.commit(next);

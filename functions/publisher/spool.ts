@@ -12,7 +12,13 @@
  * `subject "\n" msg id` in UTF-8. `append` writes a whole batch with one write
  * and (with fsync on) one fdatasync: group commit. After a crash the tail of
  * the last segment is scanned and a torn record is cut off.
+ *
+ * Appended records also stay in memory (spool_cache.ts) until acknowledged,
+ * so the forwarder normally never reads the files back; it does after a
+ * restart, or when the cache bound is exceeded.
  */
+
+import { SpoolCache } from "./spool_cache.ts";
 
 export interface SpoolOptions {
   /** Refuse records that would take the spool's disk use beyond this. */
@@ -23,6 +29,8 @@ export interface SpoolOptions {
   fsync: boolean;
   /** Write the committed offset at most this often (ms). */
   commitIntervalMs: number;
+  /** Keep up to this many appended bytes in memory for the forwarder (default 64 MiB). */
+  cacheBytes?: number;
 }
 
 export interface SpoolEntry {
@@ -89,9 +97,15 @@ async function readAt(path: string, position: number, length: number): Promise<U
   }
 }
 
-/** Encodes entries into one buffer of records. */
-export function encodeRecords(entries: SpoolEntry[]): Uint8Array {
-  const metas = entries.map((e) => encoder.encode(`${e.subject}\n${e.msgId}`));
+function encodeMeta(entry: SpoolEntry): Uint8Array {
+  return encoder.encode(`${entry.subject}\n${entry.msgId}`);
+}
+
+/** Encodes entries (with their encoded metas, when known) into one buffer of records. */
+export function encodeRecords(
+  entries: SpoolEntry[],
+  metas: Uint8Array[] = entries.map(encodeMeta),
+): Uint8Array {
   let size = 0;
   for (let i = 0; i < entries.length; i++) {
     size += HEADER + metas[i].length + entries[i].payload.length;
@@ -146,8 +160,11 @@ export class Spool {
   #waiters: Array<() => void> = [];
   #appendChain: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #cache: SpoolCache;
 
-  private constructor(readonly dir: string, readonly options: SpoolOptions) {}
+  private constructor(readonly dir: string, readonly options: SpoolOptions) {
+    this.#cache = new SpoolCache(options.cacheBytes ?? 64 << 20);
+  }
 
   /** Opens (creating or recovering) the spool in `dir`. */
   static async open(dir: string, options: SpoolOptions): Promise<Spool> {
@@ -255,10 +272,13 @@ export class Spool {
     const room = this.options.maxBytes - this.diskBytes;
     let accepted = 0;
     let bytes = 0;
+    const metas: Uint8Array[] = [];
     while (accepted < entries.length) {
       const e = entries[accepted];
-      const size = HEADER + encoder.encode(`${e.subject}\n${e.msgId}`).length + e.payload.length;
+      const meta = encodeMeta(e);
+      const size = HEADER + meta.length + e.payload.length;
       if (bytes + size > room) break;
+      metas.push(meta);
       bytes += size;
       accepted++;
     }
@@ -271,9 +291,17 @@ export class Spool {
     ) {
       await this.#roll();
     }
-    const encoded = encodeRecords(entries.slice(0, accepted));
+    const encoded = encodeRecords(entries.slice(0, accepted), metas);
     await writeAll(this.#active, encoded);
     if (this.options.fsync) await this.#active.syncData();
+    const records: SpoolRecord[] = new Array(accepted);
+    let offset = this.#writeEnd;
+    for (let i = 0; i < accepted; i++) {
+      const next = offset + HEADER + metas[i].length + entries[i].payload.length;
+      records[i] = { ...entries[i], offset, next };
+      offset = next;
+    }
+    this.#cache.add(records);
     this.#writeEnd += encoded.length;
     const waiters = this.#waiters;
     this.#waiters = [];
@@ -306,6 +334,8 @@ export class Spool {
   /** Reads whole records from `offset` up to about `maxBytes` (at least one record if any). */
   async read(offset: number, maxBytes: number): Promise<SpoolRecord[]> {
     if (offset >= this.#writeEnd) return [];
+    const cached = this.#cache.read(offset, maxBytes);
+    if (cached !== undefined) return cached;
     const index = this.#segmentIndex(offset);
     const segment = this.#segments[index];
     const end = index + 1 < this.#segments.length
@@ -338,6 +368,7 @@ export class Spool {
     if (offset <= this.#committed) return;
     if (offset > this.#writeEnd) throw new Error(`spool: commit ${offset} beyond end`);
     this.#committed = offset;
+    this.#cache.release(offset);
     if (this.#commitTimer === undefined && !this.#closed) {
       this.#commitTimer = setTimeout(() => {
         this.#commitTimer = undefined;
@@ -384,6 +415,7 @@ export class Spool {
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
     await this.flushCommit();
+    this.#cache.clear();
     this.#active.close();
     for (const wake of this.#waiters.splice(0)) wake();
   }

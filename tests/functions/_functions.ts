@@ -15,6 +15,12 @@ function hostPort(url: string): string {
   return `${u.hostname}:${u.port}`;
 }
 
+/** `--cpu-prof` flags when env FUNCTIONS_CPU_PROF names a directory (for the bench). */
+function profileFlags(name: string): string[] {
+  const dir = Deno.env.get("FUNCTIONS_CPU_PROF");
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+}
+
 export interface PublisherRun {
   region: string;
   natsUrl: string;
@@ -40,6 +46,7 @@ export function spawnPublisher(run: PublisherRun, logPath: string): ManagedProce
     args: [
       "run",
       "--unstable-net",
+      ...profileFlags("publisher"),
       `--allow-net=${hostPort(run.natsUrl)},127.0.0.1:${run.metricsPort},unix:${paths.socket}`,
       `--allow-read=${run.dir}`,
       `--allow-write=${run.dir}`,
@@ -81,6 +88,7 @@ export function spawnCollector(run: CollectorRun, logPath: string): ManagedProce
     args: [
       "run",
       "--unstable-net",
+      ...profileFlags("collector"),
       `--allow-net=${hostPort(run.natsUrl)},${pg.hostname}:${pg.port},${
         hostPort(run.redisUrl)
       },127.0.0.1:${run.metricsPort}${unixSockets}`,
