@@ -49,9 +49,9 @@ static void set_defaults(struct config *cfg)
 	cfg->blockpoll_ms = 100;
 	copy_string(cfg->region, "eu", sizeof(cfg->region));
 	cfg->mode = MODE_PRIMARY;
-	cfg->primary.template_push_port = 8881;
+	cfg->primary.template_push_port = 0;  /* resolved by resolve_relay_ports() */
 	cfg->primary.reconnect_interval = 5;
-	cfg->primary.failover_threshold = 3;
+	cfg->primary.failover_threshold = 10;
 	cfg->events.buffer_hwm = 65536;
 	cfg->events.hashrate_interval_sec = 60;
 	copy_string(cfg->events.socket_path, "/tmp/ckpool-events.sock",
@@ -290,6 +290,37 @@ static int read_difficulty(struct config_errors *e, struct config *cfg, json_t *
 	return 0;
 }
 
+/* The relay endpoint: template_push_port, else primary.port, else 8881; a
+ * primary without relay_listen listens on 0.0.0.0:<that port>. */
+static void resolve_relay_ports(struct config *cfg)
+{
+	struct primary_config *pc = &cfg->primary;
+
+	if (!pc->template_push_port)
+		pc->template_push_port = pc->port ? pc->port : CONFIG_DEFAULT_RELAY_PORT;
+	if (!pc->port)
+		pc->port = pc->template_push_port;
+	if (!*cfg->relay_listen)
+		snprintf(cfg->relay_listen, sizeof(cfg->relay_listen), "0.0.0.0:%d",
+			 pc->template_push_port);
+}
+
+static int check_relay_settings(struct config_errors *e, struct config *cfg)
+{
+	const struct primary_config *pc = &cfg->primary;
+
+	if (*pc->auth_token && strlen(pc->auth_token) < CONFIG_MIN_TOKEN_LEN)
+		return fail(e, "primary.auth_token must be at least %d characters",
+			    CONFIG_MIN_TOKEN_LEN);
+	if (cfg->mode != MODE_PASSTHROUGH)
+		return 0;
+	if (!*pc->host)
+		return fail(e, "primary.host is required when mode is \"passthrough\"");
+	if (!*pc->auth_token)
+		return fail(e, "primary.auth_token is required when mode is \"passthrough\"");
+	return 0;
+}
+
 static int read_primary(struct config_errors *e, struct config *cfg, json_t *root)
 {
 	static const char *const known[] = { "host", "port", "auth_token", "template_push_port",
@@ -298,6 +329,7 @@ static int read_primary(struct config_errors *e, struct config *cfg, json_t *roo
 	struct primary_config *pc = &cfg->primary;
 
 	if (!p || json_is_null(p)) {
+		resolve_relay_ports(cfg);
 		if (cfg->mode == MODE_PASSTHROUGH)
 			return fail(e, "primary is required when mode is \"passthrough\"");
 		return 0;
@@ -313,18 +345,11 @@ static int read_primary(struct config_errors *e, struct config *cfg, json_t *roo
 	    || read_int(e, p, "reconnect_interval", "primary.reconnect_interval",
 			&pc->reconnect_interval, 1, 3600)
 	    || read_int(e, p, "failover_threshold", "primary.failover_threshold",
-			&pc->failover_threshold, 1, 1000))
+			&pc->failover_threshold, 1, 3600))
 		return -1;
 	note_unknown_keys(cfg, p, "primary.", known);
-	if (cfg->mode != MODE_PASSTHROUGH)
-		return 0;
-	if (!*pc->host)
-		return fail(e, "primary.host is required when mode is \"passthrough\"");
-	if (!pc->port)
-		return fail(e, "primary.port must be 1-65535");
-	if (!*pc->auth_token)
-		return fail(e, "primary.auth_token is required when mode is \"passthrough\"");
-	return 0;
+	resolve_relay_ports(cfg);
+	return check_relay_settings(e, cfg);
 }
 
 static int read_mode(struct config_errors *e, struct config *cfg, json_t *root)

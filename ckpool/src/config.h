@@ -19,6 +19,8 @@
 #define CONFIG_MAX_SERVERURL 8
 #define CONFIG_MAX_EVENT_TYPES 32
 #define CONFIG_MAX_UNKNOWN 32
+#define CONFIG_DEFAULT_RELAY_PORT 8881
+#define CONFIG_MIN_TOKEN_LEN 16     /* primary.auth_token, bytes */
 
 enum pool_mode { MODE_PRIMARY, MODE_PASSTHROUGH };
 
@@ -29,13 +31,18 @@ struct btcd_config {
 	bool notify;
 };
 
+/* The relay link. A relay (passthrough) dials host:template_push_port; a
+ * primary with an auth_token listens on relay_listen. After config_load()
+ * template_push_port and port are both set: template_push_port defaults to
+ * port, port to template_push_port, both to 8881. */
 struct primary_config {
-	char host[256];
+	char host[256];             /* relay only */
 	int port;
-	char auth_token[256];
-	int template_push_port;     /* default 8881 */
-	int reconnect_interval;     /* seconds, default 5 */
-	int failover_threshold;     /* missed heartbeats before local mining, default 3 */
+	char auth_token[256];       /* shared secret, both ends; >= 16 characters */
+	int template_push_port;
+	int reconnect_interval;     /* seconds between reconnect attempts, default 5 */
+	int failover_threshold;     /* seconds without the primary before a relay
+				     * mines its own node's templates, default 10 */
 };
 
 struct events_settings {
@@ -65,7 +72,7 @@ struct config {
 	char pool_instance[128];
 	enum pool_mode mode;
 	struct primary_config primary;
-	char relay_listen[256];
+	char relay_listen[256];     /* primary; default 0.0.0.0:<template_push_port> */
 	struct events_settings events;
 	char metrics_listen[256];
 	char coinbase_sigs[1024];

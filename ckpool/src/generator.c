@@ -1,7 +1,9 @@
 /*
  * generator.c - owns the template thread: tip-change detection (ZMQ and
- * best-hash polling), getblocktemplate calls, workbase ids, and publishing
- * workbases to the jobs registry.
+ * best-hash polling), getblocktemplate calls, workbase ids, publishing
+ * workbases to the jobs registry (and to the relays, on a primary), and a
+ * passthrough relay's choice between the primary's templates and its own
+ * node's (relayed / independent mode).
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -10,6 +12,8 @@
 #include "hex.h"
 #include "jobs.h"
 #include "log.h"
+#include "relay_client.h"
+#include "relay_server.h"
 #include "rpc.h"
 #include "stats.h"
 #include "util.h"
@@ -28,6 +32,7 @@
 
 #define GBT_TIMEOUT_MS 30000
 #define BESTHASH_TIMEOUT_MS 5000
+#define RELAYED_TICK_S 0.1
 
 struct generator {
 	const struct config *cfg;
@@ -40,9 +45,19 @@ struct generator {
 	char tip[65];           /* display hex of the current template's previous block */
 	double last_trouble_log;
 	bool in_trouble;        /* the last call failed */
+
+	/* passthrough mode; mode_lock orders publishing between the link
+	 * thread (primary templates) and this thread (own node) */
+	bool passthrough;
+	pthread_mutex_t mode_lock;
+	atomic_bool independent; /* mining own node's templates */
+	bool current_local;     /* the current workbase came from the own node */
+	char local_best[65];    /* own node's best block at the last poll */
+	int64_t independent_since_us;
+	atomic_uint_fast64_t mode_changes, local_ahead, primary_templates, primary_ignored;
 };
 
-static struct generator gen = { .wake_fd = -1 };
+static struct generator gen = { .wake_fd = -1, .mode_lock = PTHREAD_MUTEX_INITIALIZER };
 static atomic_uint_fast64_t next_workbase_id;
 
 /* ---- publishing ---- */
@@ -97,6 +112,7 @@ bool generator_publish(struct workbase *wb)
 	atomic_store(&g_stats.template_time_us, now_unix_us());
 	atomic_fetch_add(&g_stats.templates_total, 1);
 	workbase_ref(wb);       /* held until logged: jobs may drop it meanwhile */
+	relay_server_push_workbase(wb); /* a primary's relays; -1 (no-op) elsewhere */
 	new_block = jobs_publish(wb);
 	log_published(wb, new_block, tip);
 	if (new_block)
@@ -136,6 +152,143 @@ static json_t *gbt_params(void)
 	return json_pack("[o]", req);
 }
 
+/* ---- relayed / independent mode (passthrough) ---- */
+
+static const char *mode_name(bool independent)
+{
+	return independent ? "independent" : "relayed";
+}
+
+static void emit_mode_change(const struct generator *g, bool to_independent, const char *reason,
+			     int64_t down_ms)
+{
+	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "relay_region", g->cfg->region,
+			      "primary_host", g->cfg->primary.host, "from",
+			      mode_name(!to_independent), "to", mode_name(to_independent),
+			      "reason", reason, "link_down_ms", (json_int_t)down_ms);
+
+	log_fields(to_independent ? LOG_WARN : LOG_INFO, "generator",
+		   to_independent ? "relay mode: independent (own node's templates)"
+				  : "relay mode: relayed (primary's templates)",
+		   json_deep_copy(f));
+	if (events_wanted("relay_mode_changed"))
+		events_emit("relay_mode_changed", f);
+	else
+		json_decref(f);
+}
+
+/* Called with mode_lock held. */
+static void set_independent(struct generator *g, bool on, const char *reason, int64_t down_ms)
+{
+	if (atomic_load(&g->independent) == on)
+		return;
+	atomic_store(&g->independent, on);
+	atomic_fetch_add(&g->mode_changes, 1);
+	g->independent_since_us = on ? now_unix_us() : 0;
+	emit_mode_change(g, on, reason, down_ms);
+}
+
+/* True when wb builds on a higher block than the current workbase. */
+static bool is_ahead_of_current(const struct workbase *wb)
+{
+	struct workbase *cur = jobs_current(NULL, NULL);
+	bool ahead = cur && wb->height > cur->height;
+
+	workbase_unref(cur);
+	return ahead;
+}
+
+static void log_local_ahead(const struct workbase *wb)
+{
+	json_t *f = json_object();
+
+	json_object_set_new(f, "height", json_integer(wb->height));
+	log_fields(LOG_INFO, "generator",
+		   "own node has a new block before the primary's template: mining on it", f);
+}
+
+/* Publishes a template from the own node. A relay in relayed mode uses it
+ * only when it is ahead of the current (primary's) workbase: its node saw
+ * a new block first; the primary's template for that block follows. */
+static void publish_local(struct generator *g, struct workbase *wb)
+{
+	bool relayed;
+
+	pthread_mutex_lock(&g->mode_lock);
+	relayed = g->passthrough && !atomic_load(&g->independent);
+	if (relayed && !is_ahead_of_current(wb)) {
+		pthread_mutex_unlock(&g->mode_lock);
+		workbase_unref(wb);
+		return;
+	}
+	if (relayed) {
+		atomic_fetch_add(&g->local_ahead, 1);
+		log_local_ahead(wb);
+	}
+	g->current_local = true;
+	generator_publish(wb);
+	pthread_mutex_unlock(&g->mode_lock);
+}
+
+static void log_primary_ignored(const struct workbase *wb, uint64_t primary_id)
+{
+	json_t *f = json_object();
+
+	json_object_set_new(f, "height", json_integer(wb->height));
+	json_object_set_new(f, "primary_workbase_id", json_integer((json_int_t)primary_id));
+	log_fields(LOG_INFO, "generator",
+		   "primary's template is behind the own node's block: kept mining on it", f);
+}
+
+void generator_primary_template(const json_t *gbt, uint64_t primary_workbase_id)
+{
+	struct generator *g = &gen;
+	char err[512];
+	struct workbase *wb = workbase_from_gbt(gbt, err, sizeof(err));
+	struct workbase *cur;
+
+	if (!wb) {
+		log_error("generator", "primary's template refused: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&g->mode_lock);
+	set_independent(g, false, "primary back: template received", 0);
+	cur = jobs_current(NULL, NULL);
+	if (cur && g->current_local && wb->height < cur->height) {
+		atomic_fetch_add(&g->primary_ignored, 1);
+		pthread_mutex_unlock(&g->mode_lock);
+		log_primary_ignored(wb, primary_workbase_id);
+		workbase_unref(cur);
+		workbase_unref(wb);
+		return;
+	}
+	workbase_unref(cur);
+	g->current_local = false;
+	atomic_fetch_add(&g->primary_templates, 1);
+	generator_publish(wb);
+	pthread_mutex_unlock(&g->mode_lock);
+}
+
+void generator_relay_state(struct generator_relay_state *out)
+{
+	pthread_mutex_lock(&gen.mode_lock);
+	*out = (struct generator_relay_state){
+		.passthrough = gen.passthrough,
+		.independent = atomic_load(&gen.independent),
+		.independent_since_us = gen.independent_since_us,
+		.mode_changes = atomic_load(&gen.mode_changes),
+		.local_ahead = atomic_load(&gen.local_ahead),
+		.primary_templates = atomic_load(&gen.primary_templates),
+		.primary_ignored = atomic_load(&gen.primary_ignored),
+	};
+	pthread_mutex_unlock(&gen.mode_lock);
+}
+
+bool generator_independent(void)
+{
+	return gen.passthrough && atomic_load(&gen.independent);
+}
+
 /* Fetches and publishes one template; 0 on success. */
 static int fetch_template(struct generator *g)
 {
@@ -159,7 +312,7 @@ static int fetch_template(struct generator *g)
 	hex_encode_reversed(wb->prevhash, 32, tip);
 	g->last_template = now_monotonic();
 	copy_string(g->tip, tip, sizeof(g->tip));
-	generator_publish(wb);
+	publish_local(g, wb);
 	return 0;
 }
 
@@ -180,6 +333,83 @@ static bool tip_moved(struct generator *g)
 	moved = json_is_string(best) && strcmp(json_string_value(best), g->tip) != 0;
 	json_decref(best);
 	return moved;
+}
+
+/* The own node's best block hash into best; false when it did not answer. */
+static bool own_best_hash(struct generator *g, char best[65])
+{
+	char err[256];
+	json_t *v = rpc_call(g->rpc, "getbestblockhash", NULL, BESTHASH_TIMEOUT_MS, err,
+			     sizeof(err));
+	bool ok = json_is_string(v) && strlen(json_string_value(v)) == 64;
+
+	g->last_poll = now_monotonic();
+	if (!v)
+		note_trouble(g, err);
+	else
+		note_success(g);
+	if (ok)
+		copy_string(best, json_string_value(v), 65);
+	json_decref(v);
+	return ok;
+}
+
+/* True when the current workbase builds on block `hash` (display hex). */
+static bool current_builds_on(const char *hash)
+{
+	struct workbase *cur = jobs_current(NULL, NULL);
+	char prev[65] = "";
+
+	if (cur)
+		hex_encode_reversed(cur->prevhash, 32, prev);
+	workbase_unref(cur);
+	return !strcmp(prev, hash);
+}
+
+/* Relayed mode: no getblocktemplate while the primary's templates flow.
+ * The own node is asked only for its best block; when that changes to a
+ * block the current template does not build on, its template is fetched
+ * and used if it is ahead. */
+static void watch_own_tip(struct generator *g)
+{
+	char best[65];
+	bool baseline = !*g->local_best;
+
+	if (!own_best_hash(g, best) || !strcmp(best, g->local_best))
+		return;
+	copy_string(g->local_best, best, sizeof(g->local_best));
+	if (!baseline && !current_builds_on(best))
+		fetch_template(g);
+}
+
+static bool failover_due(const struct generator *g, int64_t *down_ms)
+{
+	*down_ms = relay_client_link_down_for_ms();
+	return *down_ms >= 0 && *down_ms >= (int64_t)g->cfg->primary.failover_threshold * 1000;
+}
+
+/* One round of a relay in relayed mode; false when it is (now) independent
+ * and the normal template loop runs. */
+static bool relayed_round(struct generator *g, int reasons)
+{
+	double now = now_monotonic();
+	int64_t down_ms;
+	char reason[128];
+
+	if (atomic_load(&g->independent))
+		return false;
+	if (failover_due(g, &down_ms)) {
+		snprintf(reason, sizeof(reason), "primary unreachable for %.1f s",
+			 (double)down_ms / 1000.0);
+		pthread_mutex_lock(&g->mode_lock);
+		set_independent(g, true, reason, down_ms);
+		pthread_mutex_unlock(&g->mode_lock);
+		g->retry_at = now;      /* fetch at once: miners keep working meanwhile */
+		return false;
+	}
+	if (reasons || (g->cfg->blockpoll_ms && now - g->last_poll >= g->cfg->blockpoll_ms / 1000.0))
+		watch_own_tip(g);
+	return true;
 }
 
 /* ---- ZMQ ---- */
@@ -290,6 +520,8 @@ static long next_timeout_ms(const struct generator *g, double now)
 		until = 0;
 	if (until > 1)
 		until = 1;
+	if (g->passthrough && !atomic_load(&g->independent) && until > RELAYED_TICK_S)
+		until = RELAYED_TICK_S; /* failover is checked every tick */
 	return (long)(until * 1000.0) + 1;
 }
 
@@ -300,6 +532,8 @@ static void run_one_round(struct generator *g)
 	bool want = reasons != 0;
 
 	if (!atomic_load(&g->running))
+		return;
+	if (g->passthrough && relayed_round(g, reasons))
 		return;
 	now = now_monotonic();
 	if (g->retry_at && now >= g->retry_at)
@@ -321,7 +555,7 @@ static void *generator_main(void *arg)
 	struct generator *g = arg;
 
 	open_zmq(g);
-	g->retry_at = now_monotonic();
+	g->retry_at = g->passthrough ? 0 : now_monotonic();
 	while (atomic_load(&g->running))
 		run_one_round(g);
 	close_zmq(g);
@@ -331,6 +565,7 @@ static void *generator_main(void *arg)
 int generator_start(const struct config *cfg, char *err, size_t errlen)
 {
 	gen.cfg = cfg;
+	gen.passthrough = cfg->mode == MODE_PASSTHROUGH;
 	gen.rpc = rpc_client_new(cfg, "generator");
 	gen.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!gen.rpc || gen.wake_fd < 0) {

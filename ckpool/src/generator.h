@@ -9,13 +9,29 @@
  *     blockpoll_ms; miners are told to drop their work (clean_jobs);
  *   - every update_interval seconds, to pick up new transactions;
  *   - when asked (generator_request_template), e.g. after a block was found.
- * Every workbase, whatever its source (this loop, or later a template pushed
- * by the primary to a relay), goes out through generator_publish().
+ * Every workbase, whatever its source (this loop, or a template pushed by
+ * the primary to a relay), goes out through generator_publish(), which on a
+ * primary also hands it to relay_server_push_workbase().
+ *
+ * Passthrough (relay) mode has two states:
+ *   relayed      the primary's templates (generator_primary_template, from
+ *                the relay link) are the work; this loop does not call
+ *                getblocktemplate, it only polls the own node's best block
+ *                (and ZMQ): a new block there that the current template
+ *                does not build on makes it fetch the own node's template
+ *                and publish it when it is higher (clean_jobs at once);
+ *                the primary's template for that block replaces it.
+ *   independent  the link has been silent for primary.failover_threshold
+ *                seconds: the loop runs as on a primary (own node's
+ *                templates) until the primary's next template arrives.
+ * Each switch is logged and emitted as relay_mode_changed.
  */
 #ifndef CKPOOL_GENERATOR_H
 #define CKPOOL_GENERATOR_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -34,5 +50,24 @@ void generator_request_template(void);
  * previous block differs from the last workbase's. Returns true on a new
  * block. Thread-safe. */
 bool generator_publish(struct workbase *wb);
+
+/* Passthrough: a template pushed by the primary (gbt borrowed). Builds the
+ * workbase and publishes it, back in relayed mode if the relay was
+ * independent; a template lower than an own-node block being mined is
+ * ignored. Any thread (the relay link's). */
+void generator_primary_template(const json_t *gbt, uint64_t primary_workbase_id);
+
+/* True while a relay mines its own node's templates. */
+bool generator_independent(void);
+
+struct generator_relay_state {
+	bool passthrough, independent;
+	int64_t independent_since_us;   /* 0 when relayed */
+	uint64_t mode_changes;          /* relayed <-> independent switches */
+	uint64_t local_ahead;           /* own-node templates used before the primary's */
+	uint64_t primary_templates;     /* primary templates published */
+	uint64_t primary_ignored;       /* behind an own-node block, not used */
+};
+void generator_relay_state(struct generator_relay_state *out);
 
 #endif

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "network.h"
+#include "relay_mode.h"
 #include "rpc.h"
 #include "stats.h"
 #include "stratum.h"
@@ -318,6 +319,8 @@ static int start_services(struct engine *e)
 	if (generator_start(&e->cfg, err, sizeof(err)))
 		goto failed;
 	e->generator_on = true;
+	if (relay_mode_start(&e->cfg, err, sizeof(err)))
+		goto failed;
 	if (wait_for_first_template(e->sfd, &e->cfg))
 		return 0;
 	if (stratum_start(&e->cfg, e->net, err, sizeof(err)))
@@ -336,6 +339,7 @@ static void stop_services(struct engine *e)
 	if (e->best_diff_on)
 		best_diff_global_close();
 	hashrate_tracker_clear();
+	relay_mode_stop();
 	if (e->generator_on)
 		generator_stop();
 	if (e->submit_on)

@@ -1,7 +1,9 @@
 /*
  * submit.c - owns block submission: a queue of solved blocks, the thread
- * that sends each with submitblock on a dedicated RPC client, and the
- * result's log line, counters and block_found event.
+ * that sends each with submitblock on a dedicated RPC client (and, on a
+ * passthrough relay, up the relay link at the same moment), and the
+ * result's log line, counters and block_found event once every path has
+ * answered.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -9,11 +11,13 @@
 #include "events.h"
 #include "generator.h"
 #include "log.h"
+#include "relay_client.h"
 #include "rpc.h"
 #include "stats.h"
 #include "util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +25,20 @@
 
 #define SUBMIT_TIMEOUT_MS 60000
 
+/* One path's answer to a block: "local" (our own node) and, on a relay,
+ * "primary" (through the relay link). */
+struct submit_outcome {
+	bool accepted;
+	const char *result;         /* "accepted", "duplicate", "rejected", "error" */
+	char reason[512];           /* node answer or RPC error; "" when accepted */
+	double ms;                  /* from the share being found to the answer */
+};
+
 struct queued_block {
 	struct block_candidate c;
+	struct submit_outcome local, primary;
+	bool via_primary;           /* also sent up the relay link */
+	atomic_int paths_left;      /* the path answering last reports */
 	struct queued_block *next;
 };
 
@@ -33,15 +49,7 @@ static bool stopping, started;
 static pthread_t submit_thread;
 static struct rpc_client *submit_rpc;
 static char submit_region[64];
-
-/* One path's answer to a block: today only "local" (our own node); a relay
- * adds the primary as a second path. */
-struct submit_outcome {
-	bool accepted;
-	const char *result;         /* "accepted", "duplicate", "rejected", "error" */
-	char reason[512];           /* node answer or RPC error; "" when accepted */
-	double ms;                  /* from the share being found to the answer */
-};
+static bool submit_passthrough;
 
 void submit_block(struct block_candidate *candidate)
 {
@@ -133,31 +141,103 @@ static json_t *describe_block(const struct block_candidate *c, const struct subm
 			 "region", submit_region, "is_block", 1);
 }
 
-/* Every path the block went out on, and the first that took it (null when
- * none did). The relay integration appends its "primary" path here. */
-static void add_submissions(json_t *data, const struct submit_outcome *local)
+static json_t *describe_path(const char *path, const struct submit_outcome *o)
 {
-	json_t *paths = json_array();
-
-	json_array_append_new(paths, json_pack("{s:s, s:s, s:s, s:f}", "path", "local",
-					       "result", local->result, "reject_reason",
-					       local->reason, "ms", local->ms));
-	json_object_set_new(data, "submissions", paths);
-	json_object_set_new(data, "first_success_path",
-			    local->accepted ? json_string("local") : json_null());
+	return json_pack("{s:s, s:s, s:s, s:f}", "path", path, "result", o->result,
+			 "reject_reason", o->reason, "ms", o->ms);
 }
 
-static void report_result(const struct block_candidate *c, const struct submit_outcome *o)
+/* The accepting path with the earliest answer, NULL when none accepted. */
+static const char *first_success(const struct queued_block *q)
 {
-	atomic_fetch_add(o->accepted ? &g_stats.blocks_accepted : &g_stats.blocks_rejected, 1);
-	log_fields(o->accepted ? LOG_INFO : LOG_ERROR, "submit",
-		   o->accepted ? "block accepted" : "block rejected", describe_block(c, o));
-	if (events_wanted("block_found")) {
-		json_t *data = describe_block(c, o);
+	bool local = q->local.accepted;
+	bool primary = q->via_primary && q->primary.accepted;
 
-		add_submissions(data, o);
-		events_emit("block_found", data);
-	}
+	if (local && primary)
+		return q->primary.ms < q->local.ms ? "primary" : "local";
+	return local ? "local" : primary ? "primary" : NULL;
+}
+
+/* Every path the block went out on, and the first that took it. */
+static void add_submissions(json_t *data, const struct queued_block *q)
+{
+	json_t *paths = json_array();
+	const char *first = first_success(q);
+
+	json_array_append_new(paths, describe_path("local", &q->local));
+	if (q->via_primary)
+		json_array_append_new(paths, describe_path("primary", &q->primary));
+	json_object_set_new(data, "submissions", paths);
+	json_object_set_new(data, "first_success_path", first ? json_string(first) : json_null());
+}
+
+/* The paths summarised: the first accepting one, else the local answer. */
+static const struct submit_outcome *summary(const struct queued_block *q)
+{
+	const char *first = first_success(q);
+
+	return first && !strcmp(first, "primary") ? &q->primary : &q->local;
+}
+
+static void report_result(const struct queued_block *q)
+{
+	const struct submit_outcome *o = summary(q);
+	json_t *fields = describe_block(&q->c, o);
+
+	atomic_fetch_add(o->accepted ? &g_stats.blocks_accepted : &g_stats.blocks_rejected, 1);
+	add_submissions(fields, q);
+	log_fields(o->accepted ? LOG_INFO : LOG_ERROR, "submit",
+		   o->accepted ? "block accepted" : "block rejected", json_deep_copy(fields));
+	if (events_wanted("block_found"))
+		events_emit("block_found", fields);
+	else
+		json_decref(fields);
+}
+
+/* Each path calls this once; the last one reports and frees the block. */
+static void path_done(struct queued_block *q)
+{
+	if (atomic_fetch_sub(&q->paths_left, 1) != 1)
+		return;
+	report_result(q);
+	free(q->c.block_hex);
+	free(q);
+}
+
+/* The relay link's verdict (on the link thread): NULL accepted; the node's
+ * reason; "error: ..." or a local "link-down" / "timeout" / "busy". */
+static void on_primary_result(const char *result, double ms, void *ctx)
+{
+	struct queued_block *q = ctx;
+	struct submit_outcome *o = &q->primary;
+
+	(void)ms;
+	o->ms = (now_monotonic() - q->c.found_at) * 1000.0;
+	o->accepted = !result || !strcmp(result, "duplicate");
+	o->result = !result ? "accepted" : o->accepted ? "duplicate" : "rejected";
+	if (result && (!strncmp(result, "error", 5) || !strcmp(result, "link-down")
+		       || !strcmp(result, "timeout") || !strcmp(result, "busy")))
+		o->result = "error";
+	snprintf(o->reason, sizeof(o->reason), "%s", o->accepted ? "" : result);
+	path_done(q);
+}
+
+/* A relay sends the block up the link before its own submitblock, so both
+ * paths run at the same time. */
+static void start_primary_path(struct queued_block *q)
+{
+	atomic_store(&q->paths_left, 1);
+	if (!submit_passthrough)
+		return;
+	q->via_primary = true;
+	atomic_store(&q->paths_left, 2);
+	if (relay_client_submit_block(q->c.block_hex, q->c.height, q->c.hash, on_primary_result,
+				      q))
+		return;
+	q->primary = (struct submit_outcome){ .accepted = false, .result = "error",
+					      .ms = (now_monotonic() - q->c.found_at) * 1000.0 };
+	snprintf(q->primary.reason, sizeof(q->primary.reason), "not sent: relay link busy or off");
+	atomic_store(&q->paths_left, 1);
 }
 
 static void *submit_main(void *arg)
@@ -166,13 +246,10 @@ static void *submit_main(void *arg)
 
 	(void)arg;
 	while ((q = take_next())) {
-		struct submit_outcome outcome;
-
-		send_block(&q->c, &outcome);
+		start_primary_path(q);
+		send_block(&q->c, &q->local);
 		generator_request_template();
-		report_result(&q->c, &outcome);
-		free(q->c.block_hex);
-		free(q);
+		path_done(q);
 	}
 	return NULL;
 }
@@ -185,6 +262,7 @@ int submit_start(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(submit_region, sizeof(submit_region), "%s", cfg->region);
+	submit_passthrough = cfg->mode == MODE_PASSTHROUGH;
 	stopping = false;
 	if (pthread_create(&submit_thread, NULL, submit_main, NULL)) {
 		snprintf(err, errlen, "submit: cannot start its thread");

@@ -6,9 +6,12 @@
  * A share that solves a block is handed here before anything else is done
  * with it. The submit thread sleeps on a condition variable and owns a curl
  * handle used for nothing but submitblock, so a block never waits behind a
- * getblocktemplate or a poll. After the node answers it logs the result with
- * the block hash and height, counts it, emits block_found and asks the
- * generator for a fresh template.
+ * getblocktemplate or a poll. On a passthrough relay the block also goes up
+ * the relay link (relay_client_submit_block) at the same moment, so the
+ * primary's node gets it in parallel. After every path answered it logs the
+ * result with the block hash and height, counts it, emits block_found (with
+ * each path's result and time, and the first path that succeeded) and asks
+ * the generator for a fresh template (as soon as the own node answered).
  */
 #ifndef CKPOOL_SUBMIT_H
 #define CKPOOL_SUBMIT_H

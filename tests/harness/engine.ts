@@ -218,3 +218,61 @@ export function waitForLog(
 function tail(text: string): string {
   return text.trimEnd().split("\n").slice(-20).join("\n");
 }
+
+/** A relay-link shared secret for tests (>= 16 characters, as the engine requires). */
+export function relayToken(): string {
+  return `relay-test-${crypto.randomUUID()}`;
+}
+
+/**
+ * Overrides that make an engine a primary accepting relays on loopback:
+ * `relay_listen` on `relayPort` (e.g. `freePort()`) and the shared
+ * `primary.auth_token`. The port is in the config, so `restart()` keeps it.
+ */
+export function primaryOverrides(authToken: string, relayPort: number): EngineConfig {
+  return {
+    mode: "primary",
+    relay_listen: `127.0.0.1:${relayPort}`,
+    primary: { auth_token: authToken, template_push_port: relayPort },
+  };
+}
+
+export interface PassthroughOptions {
+  relayPort: number;
+  authToken: string;
+  region: string;
+  host?: string;
+  /** Seconds without the primary before mining the own node's templates (engine default 10). */
+  failoverThreshold?: number;
+  /** Seconds between reconnect attempts (engine default 5). */
+  reconnectInterval?: number;
+}
+
+/** Overrides that make an engine a passthrough relay of the primary at `relayPort`. */
+export function passthroughOverrides(o: PassthroughOptions): EngineConfig {
+  return {
+    mode: "passthrough",
+    region: o.region,
+    pool_instance: `ckpool-relay-${o.region}`,
+    primary: {
+      host: o.host ?? "127.0.0.1",
+      template_push_port: o.relayPort,
+      auth_token: o.authToken,
+      ...(o.failoverThreshold !== undefined ? { failover_threshold: o.failoverThreshold } : {}),
+      ...(o.reconnectInterval !== undefined ? { reconnect_interval: o.reconnectInterval } : {}),
+    },
+  };
+}
+
+/** Reads `/metrics` into `name{labels}` -> value (the text format, comments skipped). */
+export async function scrapeMetrics(engine: Engine): Promise<Map<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${engine.metricsPort}/metrics`);
+  const text = await res.text();
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}

@@ -1,0 +1,272 @@
+/*
+ * relay_mode.c - owns the relay link's place in the engine: which end runs
+ * (server on a primary, client on a relay), the callbacks that connect it
+ * to the generator, the node and events, and the relay's mode metrics and
+ * health contributor.
+ *
+ * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
+ */
+#include "relay_mode.h"
+#include "events.h"
+#include "generator.h"
+#include "health.h"
+#include "jobs.h"
+#include "log.h"
+#include "metrics.h"
+#include "relay_client.h"
+#include "relay_server.h"
+#include "rpc.h"
+#include "stats.h"
+#include "util.h"
+#include "workbase.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RELAYED_SUBMIT_TIMEOUT_MS 60000
+
+static struct {
+	const struct config *cfg;
+	bool server_on, client_on;
+	struct rpc_client *rpc;         /* primary: submitblock for relayed blocks */
+	pthread_mutex_t lock;
+	int64_t link_up_us;             /* relay: when the link last came up */
+} rm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* ---- primary ---- */
+
+/* On the relay server's worker thread. */
+static int submit_relayed_block(const char *hex, char *result, size_t len, void *ctx)
+{
+	char err[512];
+	json_t *answer = rpc_call(rm.rpc, "submitblock", json_pack("[s]", hex),
+				  RELAYED_SUBMIT_TIMEOUT_MS, err, sizeof(err));
+	int status;
+
+	(void)ctx;
+	if (!answer) {
+		snprintf(result, len, "%s", err);
+		return RELAY_BLOCK_ERROR;
+	}
+	if (json_is_null(answer)) {
+		status = RELAY_BLOCK_ACCEPTED;
+		generator_request_template();
+	} else {
+		status = RELAY_BLOCK_REJECTED;
+		snprintf(result, len, "%s", json_is_string(answer) ? json_string_value(answer)
+								  : "unexpected submitblock answer");
+	}
+	json_decref(answer);
+	return status;
+}
+
+/* On the server's I/O thread with its lock held: only queue an event. */
+static void on_relay_change(const struct relay_peer_info *info, bool connected, void *ctx)
+{
+	const char *type = connected ? "relay_connected" : "relay_disconnected";
+	json_t *data;
+
+	(void)ctx;
+	if (!events_wanted(type))
+		return;
+	data = json_pack("{s:s, s:s, s:s, s:s}", "side", "primary", "relay_region", info->region,
+			 "relay_pool_instance", info->pool_instance, "peer", info->peer);
+	if (!connected) {
+		json_object_set_new(data, "reason", json_string(info->reason ? info->reason : ""));
+		json_object_set_new(data, "connected_s",
+				    json_real((double)(now_unix_us() - info->connected_since_us) / 1e6));
+	}
+	events_emit(type, data);
+}
+
+/* The current workbase, for relays that connect before the next template. */
+static void push_current_workbase(void)
+{
+	struct workbase *wb = jobs_current(NULL, NULL);
+
+	if (wb)
+		relay_server_push_workbase(wb);
+	workbase_unref(wb);
+}
+
+static int start_server(const struct config *cfg, char *err, size_t errlen)
+{
+	struct relay_server_config rc = {
+		.listen = cfg->relay_listen,
+		.auth_token = cfg->primary.auth_token,
+		.submit_block = submit_relayed_block,
+		.on_relay_change = on_relay_change,
+	};
+
+	rm.rpc = rpc_client_new(cfg, "relay");
+	if (!rm.rpc) {
+		snprintf(err, errlen, "relay: cannot create its RPC client");
+		return -1;
+	}
+	if (relay_server_start(&rc, err, errlen)) {
+		rpc_client_free(rm.rpc);
+		rm.rpc = NULL;
+		return -1;
+	}
+	rm.server_on = true;
+	metrics_register_section(relay_server_write_metrics, NULL);
+	push_current_workbase();
+	return 0;
+}
+
+/* ---- relay ---- */
+
+static void on_template(json_t *gbt, uint64_t primary_workbase_id, uint64_t primary_send_us,
+			void *ctx)
+{
+	(void)primary_send_us;
+	(void)ctx;
+	generator_primary_template(gbt, primary_workbase_id);
+}
+
+static json_t *link_fields(void)
+{
+	const struct config *cfg = rm.cfg;
+	struct relay_client_stats st;
+	char peer[300];
+
+	relay_client_get_stats(&st);
+	snprintf(peer, sizeof(peer), "%s:%d", cfg->primary.host, cfg->primary.template_push_port);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o}", "side", "relay", "relay_region",
+			 cfg->region, "primary_host", cfg->primary.host, "primary_port",
+			 cfg->primary.template_push_port, "peer", peer, "rtt_ms",
+			 st.rtt_ms < 0 ? json_null() : json_real(st.rtt_ms));
+}
+
+/* On the link thread. */
+static void on_link_change(bool up, const char *reason, void *ctx)
+{
+	const char *type = up ? "relay_connected" : "relay_disconnected";
+	json_t *data;
+	int64_t since;
+
+	(void)ctx;
+	pthread_mutex_lock(&rm.lock);
+	since = rm.link_up_us;
+	rm.link_up_us = up ? now_unix_us() : 0;
+	pthread_mutex_unlock(&rm.lock);
+	if (!events_wanted(type))
+		return;
+	data = link_fields();
+	if (!up) {
+		json_object_set_new(data, "reason", json_string(reason ? reason : ""));
+		json_object_set_new(data, "connected_s",
+				    json_real(since ? (double)(now_unix_us() - since) / 1e6 : 0));
+	}
+	events_emit(type, data);
+}
+
+static double stale_shares_percent(void)
+{
+	double stale = (double)atomic_load(&g_stats.shares_rejected[REJECT_STALE]);
+	double total = (double)atomic_load(&g_stats.shares_accepted);
+
+	for (int i = 0; i < REJECT_REASON_COUNT; i++)
+		total += (double)atomic_load(&g_stats.shares_rejected[i]);
+	return total > 0 ? 100.0 * stale / total : 0;
+}
+
+static void gauge(struct buf *out, const char *name, const char *type, const char *help,
+		  double value)
+{
+	metrics_family(out, name, type, help);
+	metrics_sample(out, name, NULL, value);
+}
+
+/* The generator-owned relay families (a metrics_section_fn). */
+static void write_mode_metrics(struct buf *out, void *ctx)
+{
+	struct generator_relay_state s;
+
+	(void)ctx;
+	generator_relay_state(&s);
+	gauge(out, "ckpool_relay_independent_mode", "gauge",
+	      "1 while the relay mines its own node's templates (primary unreachable).",
+	      s.independent ? 1 : 0);
+	gauge(out, "ckpool_relay_mode_changes_total", "counter",
+	      "Switches between relayed and independent mode.", (double)s.mode_changes);
+	gauge(out, "ckpool_relay_local_templates_total", "counter",
+	      "Own-node templates used in relayed mode because the own node saw a block first.",
+	      (double)s.local_ahead);
+	gauge(out, "ckpool_relay_primary_templates_ignored_total", "counter",
+	      "Primary templates not used: behind a block the own node already had.",
+	      (double)s.primary_ignored);
+	gauge(out, "ckpool_relay_stale_shares_percent", "gauge",
+	      "Stale shares as a percentage of all shares submitted since start.",
+	      stale_shares_percent());
+}
+
+static void health_contribution(struct health_report *r, void *ctx)
+{
+	const struct config *cfg = ctx;
+	struct generator_relay_state s;
+
+	generator_relay_state(&s);
+	if (s.independent)
+		health_add_reason(r, HEALTH_DEGRADED,
+				  "independent mode: primary %s:%d unreachable for %.0f s, mining "
+				  "own node's templates", cfg->primary.host,
+				  cfg->primary.template_push_port,
+				  (double)relay_client_link_down_for_ms() / 1000.0);
+}
+
+static int start_client(const struct config *cfg, char *err, size_t errlen)
+{
+	struct relay_client_config rc = {
+		.host = cfg->primary.host,
+		.port = cfg->primary.template_push_port,
+		.auth_token = cfg->primary.auth_token,
+		.region = cfg->region,
+		.pool_instance = cfg->pool_instance,
+		.reconnect_interval_ms = cfg->primary.reconnect_interval * 1000,
+		.on_template = on_template,
+		.on_link_change = on_link_change,
+	};
+
+	if (relay_client_start(&rc, err, errlen))
+		return -1;
+	rm.client_on = true;
+	metrics_register_section(relay_client_write_metrics, NULL);
+	metrics_register_section(write_mode_metrics, NULL);
+	health_register_contributor(health_contribution, (void *)cfg);
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+int relay_mode_start(const struct config *cfg, char *err, size_t errlen)
+{
+	rm.cfg = cfg;
+	if (cfg->mode == MODE_PASSTHROUGH)
+		return start_client(cfg, err, errlen);
+	if (!*cfg->primary.auth_token) {
+		log_info("relay", "relay link off: no primary.auth_token set");
+		return 0;
+	}
+	return start_server(cfg, err, errlen);
+}
+
+void relay_mode_stop(void)
+{
+	if (rm.server_on) {
+		metrics_unregister_section(relay_server_write_metrics, NULL);
+		rpc_client_cancel(rm.rpc);  /* a relayed submitblock must not hold up shutdown */
+		relay_server_stop();
+		rpc_client_free(rm.rpc);
+		rm.rpc = NULL;
+		rm.server_on = false;
+	}
+	if (rm.client_on) {
+		health_unregister_contributor(health_contribution, (void *)rm.cfg);
+		metrics_unregister_section(write_mode_metrics, NULL);
+		metrics_unregister_section(relay_client_write_metrics, NULL);
+		relay_client_stop();
+		rm.client_on = false;
+	}
+}
