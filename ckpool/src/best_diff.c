@@ -21,7 +21,10 @@
 
 #define STATE_FILE "best_diff.json"
 #define STATE_VERSION 1
-#define BUCKETS 1024
+#define BUCKETS 16384
+/* Entries looked at per eviction attempt when the table is full (a full
+ * table has ~16 per bucket, so a handful of buckets). */
+#define EVICT_SAMPLE 64
 
 struct best_mark {
 	double diff;
@@ -40,8 +43,11 @@ struct address_bests {
 struct best_diff_store {
 	pthread_mutex_t lock;
 	struct address_bests *buckets[BUCKETS];
+	size_t count, max_entries;
+	size_t evict_cursor;
 	char path[4096];           /* "" = memory only */
 	bool dirty;
+	struct log_limit full_log;
 };
 
 const char *best_scope_name(enum best_scope scope)
@@ -80,13 +86,60 @@ static struct address_bests *find(struct best_diff_store *s, const char *address
 	return NULL;
 }
 
-static struct address_bests *find_or_add(struct best_diff_store *s, const char *address)
+static void unlink_entry(struct best_diff_store *s, struct address_bests *gone)
+{
+	struct address_bests **p = &s->buckets[bucket_of(gone->address)];
+
+	while (*p && *p != gone)
+		p = &(*p)->next;
+	if (*p)
+		*p = gone->next;
+	s->count--;
+	free(gone);
+}
+
+/* Makes room for an address whose best is `diff`: among EVICT_SAMPLE
+ * entries (a rotating sample, so the cost stays bounded) drops the one
+ * without live connections and with the lowest all-time best, when that
+ * best is below diff. False when nothing could go. */
+static bool evict_one(struct best_diff_store *s, double diff)
+{
+	struct address_bests *victim = NULL;
+	size_t seen = 0;
+
+	for (size_t i = 0; i < BUCKETS && seen < EVICT_SAMPLE; i++) {
+		size_t b = s->evict_cursor++ % BUCKETS;
+
+		for (struct address_bests *a = s->buckets[b]; a; a = a->next, seen++)
+			if (!a->connections && (!victim || a->alltime.diff < victim->alltime.diff))
+				victim = a;
+	}
+	if (!victim || !(victim->alltime.diff < diff))
+		return false;
+	if (victim->alltime.diff > 0)
+		s->dirty = true;   /* the file forgets it too */
+	unlink_entry(s, victim);
+	return true;
+}
+
+/* The address's entry, created when missing: NULL when the table is full
+ * and nothing worse than `diff` (0 = anything) could be evicted. */
+static struct address_bests *find_or_add(struct best_diff_store *s, const char *address,
+					 double diff)
 {
 	struct address_bests *a = find(s, address);
+	unsigned long suppressed;
 	size_t len, b;
 
 	if (a)
 		return a;
+	if (s->max_entries && s->count >= s->max_entries && !evict_one(s, diff)) {
+		if (log_limit_allow(&s->full_log, 1, 60.0, &suppressed))
+			log_warn("best_diff", "address table full (%zu entries): best difficulty "
+				 "of new addresses not tracked (%lu more not logged)",
+				 s->count, suppressed);
+		return NULL;
+	}
 	len = strlen(address) + 1;
 	b = bucket_of(address);
 	a = alloc_or_abort(sizeof(*a) + len);
@@ -94,6 +147,7 @@ static struct address_bests *find_or_add(struct best_diff_store *s, const char *
 	memcpy(a->address, address, len);
 	a->next = s->buckets[b];
 	s->buckets[b] = a;
+	s->count++;
 	return a;
 }
 
@@ -108,6 +162,7 @@ static void free_table(struct best_diff_store *s)
 		}
 		s->buckets[b] = NULL;
 	}
+	s->count = 0;
 }
 
 /* ---- recording ---- */
@@ -141,7 +196,13 @@ bool best_diff_record(struct best_diff_store *s, const char *address, double dif
 	memset(&r, 0, sizeof(r));
 	best_week_key(now, r.week);
 	pthread_mutex_lock(&s->lock);
-	a = find_or_add(s, address);
+	a = find_or_add(s, address, diff);
+	if (!a) {
+		pthread_mutex_unlock(&s->lock);
+		if (out)
+			*out = r;
+		return false;
+	}
 	roll_week(a, r.week);
 	r.new_best[BEST_SESSION] = improve(&a->session, diff, hash, now, &r.prev_best[BEST_SESSION]);
 	r.new_best[BEST_WEEKLY] = improve(&a->weekly, diff, hash, now, &r.prev_best[BEST_WEEKLY]);
@@ -201,11 +262,16 @@ void best_diff_end_session(struct best_diff_store *s, const char *address)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void best_diff_session_join(struct best_diff_store *s, const char *address)
+bool best_diff_session_join(struct best_diff_store *s, const char *address)
 {
+	struct address_bests *a;
+
 	pthread_mutex_lock(&s->lock);
-	find_or_add(s, address)->connections++;
+	a = find_or_add(s, address, 0);
+	if (a)
+		a->connections++;
 	pthread_mutex_unlock(&s->lock);
+	return a != NULL;
 }
 
 void best_diff_session_leave(struct best_diff_store *s, const char *address)
@@ -214,8 +280,29 @@ void best_diff_session_leave(struct best_diff_store *s, const char *address)
 
 	pthread_mutex_lock(&s->lock);
 	a = find(s, address);
-	if (a && a->connections > 0 && --a->connections == 0)
+	if (a && a->connections > 0 && --a->connections == 0) {
 		memset(&a->session, 0, sizeof(a->session));
+		/* Nothing worth keeping: no weekly or all-time best. */
+		if (!(a->alltime.diff > 0) && !(a->weekly.diff > 0))
+			unlink_entry(s, a);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+size_t best_diff_count(struct best_diff_store *s)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->count;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+void best_diff_set_max_entries(struct best_diff_store *s, size_t max)
+{
+	pthread_mutex_lock(&s->lock);
+	s->max_entries = max;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -351,10 +438,14 @@ static void load_mark(const json_t *j, struct best_mark *m)
 
 static void load_address(struct best_diff_store *s, const char *address, const json_t *entry)
 {
-	struct address_bests *a = find_or_add(s, address);
+	struct address_bests *a;
 	const json_t *weekly = json_object_get(entry, "weekly");
 	const char *week = json_string_value(json_object_get(weekly, "week"));
+	size_t max = s->max_entries;
 
+	s->max_entries = 0;        /* saved records are all loaded */
+	a = find_or_add(s, address, 0);
+	s->max_entries = max;
 	load_mark(json_object_get(entry, "alltime"), &a->alltime);
 	if (weekly && week) {
 		load_mark(weekly, &a->weekly);
@@ -399,6 +490,7 @@ struct best_diff_store *best_diff_open(const char *state_dir, char *err, size_t 
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	s->max_entries = BEST_DIFF_MAX_ADDRESSES;
 	if (state_dir && *state_dir) {
 		if (strlen(state_dir) + sizeof(STATE_FILE) + 1 > sizeof(s->path)) {
 			snprintf(err, errlen, "best_diff: state dir path too long");

@@ -65,10 +65,23 @@ double best_diff_get(struct best_diff_store *s, const char *address, enum best_s
 void best_diff_end_session(struct best_diff_store *s, const char *address);
 
 /* Counts one more live connection of `address` (the session scope lasts
- * while the address has one). */
-void best_diff_session_join(struct best_diff_store *s, const char *address);
-/* One connection of `address` closed; the last one ends its session. */
+ * while the address has one). The runtime joins on a connection's first
+ * accepted share, not at authorize, so authorizing alone costs nothing
+ * here. False (nothing counted, do not leave) when the table is full. */
+bool best_diff_session_join(struct best_diff_store *s, const char *address);
+/* One connection of `address` closed; the last one ends its session, and
+ * an address with no weekly or all-time best is then forgotten. */
 void best_diff_session_leave(struct best_diff_store *s, const char *address);
+
+/* Addresses in memory. The table holds at most BEST_DIFF_MAX_ADDRESSES
+ * (plus whatever the state file had): when full, a new address takes the
+ * place of one without live connections whose all-time best is lower
+ * (found in a bounded sample), else it is not tracked (a warning, at most
+ * once a minute). */
+#define BEST_DIFF_MAX_ADDRESSES 262144
+size_t best_diff_count(struct best_diff_store *s);
+/* Changes the limit (0 = none); for tests. */
+void best_diff_set_max_entries(struct best_diff_store *s, size_t max);
 
 /* Writes the file if something changed since the last save. 0, or -1 with
  * err (the previous file stays intact). */

@@ -10,8 +10,11 @@
 #include "util.h"
 #include "workbase.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -103,7 +106,7 @@ struct conn_job *conn_find_job(struct conn *c, uint64_t id)
 #define IP_BUCKETS 1024
 
 struct ip_count {
-	char ip[46];
+	char ip[IP_KEY_MAX];
 	int count;
 	struct ip_count *next;
 };
@@ -129,17 +132,39 @@ static struct ip_count **find_ip(const char *ip)
 	return p;
 }
 
+void ip_limit_key(const char *ip, char out[IP_KEY_MAX])
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char text[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, ip, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			memcpy(&a4, &a6.s6_addr[12], 4);
+			inet_ntop(AF_INET, &a4, out, IP_KEY_MAX);
+			return;
+		}
+		memset(&a6.s6_addr[8], 0, 8);
+		inet_ntop(AF_INET6, &a6, text, sizeof(text));
+		snprintf(out, IP_KEY_MAX, "%s/64", text);
+		return;
+	}
+	copy_string(out, ip, IP_KEY_MAX);
+}
+
 bool ip_connection_admit(const char *ip, int limit)
 {
 	struct ip_count **p;
 	bool admitted = true;
+	char key[IP_KEY_MAX];
 
+	ip_limit_key(ip, key);
 	pthread_mutex_lock(&ip_lock);
-	p = find_ip(ip);
+	p = find_ip(key);
 	if (!*p) {
 		*p = calloc(1, sizeof(**p));
 		if (*p)
-			copy_string((*p)->ip, ip, sizeof((*p)->ip));
+			copy_string((*p)->ip, key, sizeof((*p)->ip));
 	}
 	if (!*p)
 		admitted = false;
@@ -154,9 +179,11 @@ bool ip_connection_admit(const char *ip, int limit)
 void ip_connection_release(const char *ip)
 {
 	struct ip_count **p, *gone;
+	char key[IP_KEY_MAX];
 
+	ip_limit_key(ip, key);
 	pthread_mutex_lock(&ip_lock);
-	p = find_ip(ip);
+	p = find_ip(key);
 	if (*p && --(*p)->count <= 0) {
 		gone = *p;
 		*p = gone->next;
@@ -165,9 +192,59 @@ void ip_connection_release(const char *ip)
 	pthread_mutex_unlock(&ip_lock);
 }
 
+/* ---- process-wide budgets ---- */
+
+static atomic_long global_connections;
+static atomic_size_t global_pending;
+
+bool conn_global_admit(long limit)
+{
+	long n = atomic_load(&global_connections);
+
+	do {
+		if (limit > 0 && n >= limit)
+			return false;
+	} while (!atomic_compare_exchange_weak(&global_connections, &n, n + 1));
+	return true;
+}
+
+void conn_global_release(void)
+{
+	atomic_fetch_sub(&global_connections, 1);
+}
+
+long conn_global_count(void)
+{
+	return atomic_load(&global_connections);
+}
+
+bool pending_budget_take(size_t bytes, size_t budget)
+{
+	size_t used = atomic_load(&global_pending);
+
+	do {
+		if (budget > 0 && (used > budget || bytes > budget - used))
+			return false;
+	} while (!atomic_compare_exchange_weak(&global_pending, &used, used + bytes));
+	return true;
+}
+
+void pending_budget_give(size_t bytes)
+{
+	atomic_fetch_sub(&global_pending, bytes);
+}
+
+size_t pending_budget_used(void)
+{
+	return atomic_load(&global_pending);
+}
+
 /* ---- extranonce1 values ---- */
 
 #define NONCE1_BUCKETS 4096
+/* Values tried before a subscribe is refused: the whole space of a 2-byte
+ * extranonce1, a tiny fraction of longer ones (which never run out). */
+#define NONCE1_MAX_PROBES 65536
 
 static pthread_mutex_t nonce1_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *nonce1_buckets[NONCE1_BUCKETS];
@@ -197,39 +274,48 @@ static bool nonce1_in_use(uint64_t v, size_t len)
 	return false;
 }
 
-static uint64_t next_free_nonce1(size_t len)
+/* A free value, or false after NONCE1_MAX_PROBES values in use. */
+static bool next_free_nonce1(size_t len, uint64_t *out)
 {
 	uint64_t mask = len >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * len)) - 1;
-	uint64_t v;
 
 	if (!nonce1_seeded) {
 		if (getrandom(&nonce1_counter, sizeof(nonce1_counter), 0) < 0)
 			nonce1_counter = (uint64_t)now_unix_us();
 		nonce1_seeded = true;
 	}
-	do
-		v = nonce1_counter++ & mask;
-	while (nonce1_in_use(v, len));
-	return v;
+	for (uint64_t probe = 0; probe < NONCE1_MAX_PROBES && probe <= mask; probe++) {
+		uint64_t v = nonce1_counter++ & mask;
+
+		if (!nonce1_in_use(v, len)) {
+			*out = v;
+			return true;
+		}
+	}
+	return false;
 }
 
-void nonce1_assign(struct conn *c, size_t len, const uint8_t *wanted)
+bool nonce1_assign(struct conn *c, size_t len, const uint8_t *wanted)
 {
 	uint64_t v;
+	bool ok = true;
 
 	pthread_mutex_lock(&nonce1_lock);
 	if (c->nonce1_registered)
 		goto out;
 	if (wanted && !nonce1_in_use(value_of_nonce1(wanted, len), len))
 		v = value_of_nonce1(wanted, len);
-	else
-		v = next_free_nonce1(len);
+	else if (!next_free_nonce1(len, &v)) {
+		ok = false;
+		goto out;
+	}
 	nonce1_of_value(v, c->nonce1, len);
 	c->nonce1_next = nonce1_buckets[v % NONCE1_BUCKETS];
 	nonce1_buckets[v % NONCE1_BUCKETS] = c;
 	c->nonce1_registered = true;
 out:
 	pthread_mutex_unlock(&nonce1_lock);
+	return ok;
 }
 
 void nonce1_release(struct conn *c, size_t len)

@@ -24,8 +24,13 @@ struct workbase;
 struct io_thread;
 struct dup_filter;
 
-/* Jobs a connection can still submit shares for (newest first). */
-#define CONN_JOB_SLOTS 4
+/* Jobs a connection can still submit shares for (newest first): as many as
+ * jobs.c keeps (JOBS_KEPT), so a share for any job the engine still knows
+ * is judged, and a block found on a just-replaced job can still be sent. */
+#define CONN_JOB_SLOTS 8
+
+/* Longest key of the per-IP table: an IPv4 address or an IPv6 /64 prefix. */
+#define IP_KEY_MAX 64
 
 /* What a connection's epoll registration points to. */
 enum fd_kind { FD_LISTENER, FD_CONNECTION, FD_WAKE };
@@ -52,11 +57,16 @@ struct conn {
 	uint8_t nonce1[8];
 	uint32_t version_mask;      /* negotiated BIP310 mask, 0 = no rolling */
 
+	bool best_joined;           /* counted in best_diff's session of the address */
 	struct vardiff vardiff;     /* .diff is the current share difficulty */
 	double old_diff_until;      /* vardiff.old_diff is honoured until then */
+	double last_suggest_at;     /* when a suggest_difficulty last changed diff */
+	double pending_suggest;     /* suggestion held back by the rate limit, 0 none */
 
 	double connected_at, last_activity;
-	unsigned bad_lines;
+	float tokens;               /* request token bucket (stratum.c) */
+	float bad_lines;            /* protocol errors, decaying (stratum_methods.c) */
+	double tokens_at, bad_lines_at;
 
 	char *inbuf;                /* partial line, NULL when none */
 	uint32_t inlen;
@@ -100,16 +110,39 @@ void conn_clear_jobs(struct conn *c);
 
 /* ---- per-IP connection counts ---- */
 
-/* Counts one more connection from ip; false (and nothing counted) when the
- * limit (0 = none) is already reached. */
+/* The key connections are counted under for the per-IP limit: an IPv4
+ * address as is (also when written IPv4-mapped, "::ffff:a.b.c.d"), an IPv6
+ * address as its /64 prefix ("2001:db8:1:2::/64"), since one subscriber
+ * usually holds a whole /64. Anything unparseable is its own key. */
+void ip_limit_key(const char *ip, char out[IP_KEY_MAX]);
+
+/* Counts one more connection from ip (under ip_limit_key); false (and
+ * nothing counted) when the limit (0 = none) is already reached. */
 bool ip_connection_admit(const char *ip, int limit);
 void ip_connection_release(const char *ip);
+
+/* ---- process-wide budgets ---- */
+
+/* Counts one more connection; false (and nothing counted) when `limit`
+ * (0 = none) connections are already open. */
+bool conn_global_admit(long limit);
+void conn_global_release(void);
+long conn_global_count(void);
+
+/* Unsent output held for all connections together: takes `bytes` from a
+ * budget of `budget` bytes (0 = none); false (and nothing taken) when they
+ * do not fit. */
+bool pending_budget_take(size_t bytes, size_t budget);
+void pending_budget_give(size_t bytes);
+size_t pending_budget_used(void);
 
 /* ---- extranonce1 values ---- */
 
 /* Gives c a unique extranonce1 of len bytes. When `wanted` (len bytes) is
- * not NULL and no live connection uses it, c resumes that value. */
-void nonce1_assign(struct conn *c, size_t len, const uint8_t *wanted);
+ * not NULL and no live connection uses it, c resumes that value. False
+ * when every value is taken (a bounded search found none free): the
+ * subscribe must be refused. True at once when c already has one. */
+bool nonce1_assign(struct conn *c, size_t len, const uint8_t *wanted);
 /* Releases c's extranonce1. */
 void nonce1_release(struct conn *c, size_t len);
 

@@ -47,6 +47,9 @@ static const char *const documented_types[] = {
 	"relay_connected", "relay_disconnected", "relay_mode_changed", NULL
 };
 
+/* block_found's index in documented_types: the one type with reserved room. */
+#define PRIORITY_TYPE_INDEX 1
+
 static struct type_entry type_table[EVENTS_MAX_TYPES];
 static atomic_size_t type_count;
 static pthread_mutex_t type_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -154,19 +157,27 @@ struct slot {
 	struct pending_event ev;
 };
 
+/* Slots beyond buffer_hwm that only block_found may use: a flood of other
+ * events (shares, difficulty changes) never costs a found block its event. */
+#define PRIORITY_RESERVE 64
+
 static struct slot *ring;
-static size_t ring_capacity;
+static size_t ring_capacity;         /* buffer_hwm + PRIORITY_RESERVE */
+static size_t normal_capacity;       /* buffer_hwm: what other events may fill */
 static atomic_size_t published_capacity; /* ring_capacity for other threads */
 static atomic_size_t ring_head;      /* next position producers claim */
 static atomic_size_t ring_tail;      /* next position the emitter reads */
 
-static int ring_create(size_t capacity)
+static int ring_create(size_t hwm)
 {
+	size_t capacity = hwm + PRIORITY_RESERVE;
+
 	ring = calloc(capacity, sizeof(*ring));
 	if (!ring)
 		return -1;
 	ring_capacity = capacity;
-	atomic_store(&published_capacity, capacity);
+	normal_capacity = hwm;
+	atomic_store(&published_capacity, hwm);
 	for (size_t i = 0; i < capacity; i++)
 		atomic_init(&ring[i].turn, i);
 	atomic_store(&ring_head, 0);
@@ -174,9 +185,13 @@ static int ring_create(size_t capacity)
 	return 0;
 }
 
-static bool ring_push(const struct pending_event *ev)
+/* Positions are claimed in order, so an ordinary event claiming pos with
+ * pos - tail < normal_capacity (tail only grows) never takes one of the
+ * last PRIORITY_RESERVE slots ahead of the emitter. */
+static bool ring_push(const struct pending_event *ev, bool priority)
 {
 	size_t pos = atomic_load_explicit(&ring_head, memory_order_relaxed);
+	size_t limit = priority ? ring_capacity : normal_capacity;
 	struct slot *s;
 
 	for (;;) {
@@ -185,6 +200,9 @@ static bool ring_push(const struct pending_event *ev)
 		intptr_t lag = (intptr_t)turn - (intptr_t)pos;
 
 		if (lag == 0) {
+			if (pos - atomic_load_explicit(&ring_tail, memory_order_acquire) >= limit)
+				return false;
+
 			if (atomic_compare_exchange_weak_explicit(&ring_head, &pos, pos + 1,
 								  memory_order_relaxed,
 								  memory_order_relaxed))
@@ -281,7 +299,7 @@ static void push_or_drop(size_t type, json_t *data)
 	struct pending_event ev = { type, now_unix_us(), data };
 
 	atomic_fetch_add(&type_table[type].queued, 1);
-	if (ring_push(&ev)) {
+	if (ring_push(&ev, type == PRIORITY_TYPE_INDEX)) {
 		wake_emitter_if_idle();
 		return;
 	}
@@ -566,7 +584,7 @@ int events_start(const struct events_config *cfg, char *err, size_t errlen)
 	atomic_store_explicit(&enabled, true, memory_order_release);
 	log_fields(LOG_INFO, "events", "events started",
 		   json_pack("{s:s, s:s, s:I}", "socket_path", settings.socket_path,
-			     "boot_id", boot_id, "buffer_hwm", (json_int_t)ring_capacity));
+			     "boot_id", boot_id, "buffer_hwm", (json_int_t)normal_capacity));
 	return 0;
 }
 

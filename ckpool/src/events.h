@@ -18,6 +18,8 @@
  *    because the queue was full advance seq before the next delivered event;
  *    events the emitter drops (no consumer, oversize) consume their own seq.
  *    Over a boot: last delivered seq == delivered + dropped (up to then).
+ *  - block_found has 64 slots of its own beyond buffer_hwm: however full
+ *    the queue is with other events, a found block's event is queued.
  *  - Consumer slow (EAGAIN/ENOBUFS): the emitter polls briefly and retries;
  *    producers are unaffected until the ring is full.
  *  - No consumer (ENOENT/ECONNREFUSED): the event is dropped and counted;

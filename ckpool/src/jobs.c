@@ -27,6 +27,10 @@ static uint64_t remembered_ids[JOBS_REMEMBERED];
 static size_t remembered_next;
 static atomic_uint_fast64_t current_block_seq;
 static atomic_uint_fast64_t generation;
+/* The listener is called and replaced under its own lock (not jobs_lock,
+ * which share lookups take), so jobs_set_listener(NULL) returning means no
+ * call is running and none will start. */
+static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*listener)(void);
 static uint8_t tip_parent[32];             /* internal order */
 static bool tip_parent_known;
@@ -61,8 +65,10 @@ bool jobs_publish(struct workbase *wb)
 	atomic_store(&current_block_seq, seq);
 	atomic_fetch_add(&generation, 1);
 	pthread_mutex_unlock(&jobs_lock);
+	pthread_mutex_lock(&listener_lock);
 	if (listener)
 		listener();
+	pthread_mutex_unlock(&listener_lock);
 	return new_block;
 }
 
@@ -127,7 +133,9 @@ bool jobs_tip_parent(char out[65])
 
 void jobs_set_listener(void (*on_publish)(void))
 {
+	pthread_mutex_lock(&listener_lock);
 	listener = on_publish;
+	pthread_mutex_unlock(&listener_lock);
 }
 
 void jobs_clear(void)

@@ -47,6 +47,10 @@ enum job_state jobs_state_of(uint64_t id);
  * higher. false after a reorg, skipped blocks, or before a second block. */
 bool jobs_tip_parent(char out[65]);
 
+/* Sets the function called (from the publishing thread) after every
+ * publish; NULL for none. Returns only when no call of the previous
+ * listener is running, so its owner may then tear down what it uses. The
+ * listener must not call jobs_set_listener() or jobs_publish(). */
 void jobs_set_listener(void (*on_publish)(void));
 
 /* Releases every kept workbase. */

@@ -100,6 +100,35 @@ void log_fields(enum log_level level, const char *component, const char *msg, js
 	}
 }
 
+static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool log_limit_allow(struct log_limit *l, unsigned burst, double interval_s,
+		     unsigned long *suppressed)
+{
+	struct timespec ts;
+	double now;
+	bool allow;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	pthread_mutex_lock(&limit_lock);
+	if (l->in_window == 0 || now - l->window_start >= interval_s) {
+		l->window_start = now;
+		l->in_window = 0;
+	}
+	allow = l->in_window < burst;
+	if (allow) {
+		l->in_window++;
+		if (suppressed)
+			*suppressed = l->suppressed;
+		l->suppressed = 0;
+	} else {
+		l->suppressed++;
+	}
+	pthread_mutex_unlock(&limit_lock);
+	return allow;
+}
+
 void log_printf(enum log_level level, const char *component, const char *fmt, ...)
 {
 	char msg[2048];

@@ -12,6 +12,7 @@
 #define CKPOOL_LOG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -28,6 +29,20 @@ void log_fields(enum log_level level, const char *component, const char *msg, js
 /* Writes one line whose msg is formatted printf-style. */
 void log_printf(enum log_level level, const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A rate limit for lines peers can cause (refused logins, abuse): zero
+ * initialised (static storage), shared by any threads. */
+struct log_limit {
+	double window_start;
+	unsigned in_window;
+	unsigned long suppressed;
+};
+
+/* True when one more line may be written: at most `burst` per `interval_s`
+ * seconds. *suppressed (may be NULL) gets how many lines were refused since
+ * the last one allowed, for the allowed line to mention. */
+bool log_limit_allow(struct log_limit *l, unsigned burst, double interval_s,
+		     unsigned long *suppressed);
 
 #define log_debug(comp, ...) log_printf(LOG_DEBUG, comp, __VA_ARGS__)
 #define log_info(comp, ...) log_printf(LOG_INFO, comp, __VA_ARGS__)

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +36,10 @@
 #define BATCH_BYTES 65536
 #define EVENTS_PER_WAIT 256
 #define ACCEPTS_PER_EVENT 64
+
+/* Compile-time limits until config.c grows keys for them (see stratum.h). */
+#define FD_RESERVE 256              /* descriptors kept for RPC, logs, metrics */
+#define PENDING_BUDGET_BYTES ((size_t)512 << 20)
 
 struct listener {
 	enum fd_kind kind;          /* FD_LISTENER */
@@ -65,7 +70,14 @@ static struct {
 	int thread_count;
 	atomic_int stopping;
 	atomic_uint_fast64_t next_client_id;
+	long max_connections;       /* all listeners together, 0 = none */
+	size_t pending_budget;      /* unsent bytes of all connections together */
 } server;
+
+/* Guards server.threads against stratum_stop() freeing them while another
+ * thread wakes them (stratum_announce_work). */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_limit abuse_log_limit;
 
 const struct stratum_settings *stratum_settings(void)
 {
@@ -94,6 +106,10 @@ static void keep_pending(struct conn *c, const char *data, size_t len)
 		conn_close_for_abuse(c, "slow reader: too many unsent bytes");
 		return;
 	}
+	if (!pending_budget_take(len, server.pending_budget)) {
+		conn_close_for_abuse(c, "slow reader: engine-wide unsent bytes budget exhausted");
+		return;
+	}
 	if (c->outpos) {
 		memmove(c->outbuf, c->outbuf + c->outpos, pending);
 		c->outlen = (uint32_t)pending;
@@ -101,6 +117,7 @@ static void keep_pending(struct conn *c, const char *data, size_t len)
 	}
 	grown = realloc(c->outbuf, pending + len);
 	if (!grown) {
+		pending_budget_give(len);
 		conn_close_soon(c, "out of memory");
 		return;
 	}
@@ -171,6 +188,7 @@ static void flush_pending(struct conn *c)
 			return;
 		}
 		c->outpos += (uint32_t)n;
+		pending_budget_give((size_t)n);
 	}
 	free(c->outbuf);
 	c->outbuf = NULL;
@@ -182,14 +200,19 @@ static void flush_pending(struct conn *c)
 
 static void close_with_level(struct conn *c, const char *why, enum log_level level)
 {
+	unsigned long suppressed = 0;
+
 	if (c->closing)
 		return;
 	c->closing = true;
 	c->close_next = c->thread->doomed;
 	c->thread->doomed = c;
-	log_fields(level, "stratum", "closing connection",
-		   json_pack("{s:I, s:s, s:s}", "client_id", (json_int_t)c->id, "ip", c->ip,
-			     "reason", why));
+	/* Warnings come from what peers do, so a flood of them is rate limited. */
+	if (level < LOG_WARN || log_limit_allow(&abuse_log_limit, 20, 10.0, &suppressed))
+		log_fields(level, "stratum", "closing connection",
+			   json_pack("{s:I, s:s, s:s, s:I}", "client_id", (json_int_t)c->id,
+				     "ip", c->ip, "reason", why, "suppressed",
+				     (json_int_t)suppressed));
 	stratum_conn_closed(c, why);
 }
 
@@ -218,7 +241,9 @@ static void destroy_conn(struct io_thread *t, struct conn *c)
 	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	unlink_conn(t, c);
+	pending_budget_give(c->outlen - c->outpos);
 	ip_connection_release(c->ip);
+	conn_global_release();
 	nonce1_release(c, (size_t)server.settings.cfg->nonce1length);
 	atomic_fetch_sub(&g_stats.connections_current, 1);
 	conn_free(c);
@@ -236,12 +261,26 @@ static void close_doomed(struct io_thread *t)
 
 /* ---- reading ---- */
 
+/* Refills c's request bucket for the time since the last refill. */
+static void refill_tokens(struct conn *c, double now)
+{
+	double tokens = c->tokens + (now - c->tokens_at) * STRATUM_REQUEST_RATE;
+
+	c->tokens = (float)(tokens > STRATUM_REQUEST_BURST ? STRATUM_REQUEST_BURST : tokens);
+	c->tokens_at = now;
+}
+
 static void handle_line(struct conn *c, char *line, size_t len)
 {
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	if (!len)
 		return;
+	if (c->tokens < 1) {
+		conn_close_for_abuse(c, "too many requests");
+		return;
+	}
+	c->tokens -= 1;
 	stratum_handle_line(c, line, len);
 }
 
@@ -333,6 +372,7 @@ static void handle_readable(struct io_thread *t, struct conn *c)
 			break;
 		}
 		c->last_activity = now_monotonic();
+		refill_tokens(c, c->last_activity);
 		feed(c, t->scratch, (size_t)n);
 		if (n < READ_CHUNK)
 			break;
@@ -349,7 +389,11 @@ static void describe_peer(const struct sockaddr_storage *ss, char *ip, size_t le
 	if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
 
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)len);
+		/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d. */
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+			inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], ip, (socklen_t)len);
+		else
+			inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)len);
 		*port = ntohs(a->sin6_port);
 	} else {
 		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
@@ -367,16 +411,20 @@ static void adopt_connection(struct io_thread *t, int fd, const char *ip, uint16
 
 	if (!c) {
 		ip_connection_release(ip);
+		conn_global_release();
 		close(fd);
 		return;
 	}
 	c->id = atomic_fetch_add(&server.next_client_id, 1) + 1;
 	c->thread = t;
+	c->tokens = STRATUM_REQUEST_BURST;
+	c->tokens_at = c->connected_at;
 	stratum_conn_init(c);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev.data.ptr = c;
 	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		ip_connection_release(ip);
+		conn_global_release();
 		close(fd);
 		conn_free(c);
 		return;
@@ -418,7 +466,13 @@ static void handle_accept(struct io_thread *t, struct listener *l)
 			return;
 		}
 		describe_peer(&ss, ip, sizeof(ip), &port);
+		if (!conn_global_admit(server.max_connections)) {
+			warn_accept_failure(t, "too many connections in total");
+			close(fd);
+			continue;
+		}
 		if (!ip_connection_admit(ip, server.settings.cfg->max_conns_per_ip)) {
+			conn_global_release();
 			warn_accept_failure(t, "too many connections from one address");
 			close(fd);
 			continue;
@@ -554,6 +608,9 @@ static int open_listener(struct listener *l, const char *hostport, char *err, si
 	    || bind(l->fd, res->ai_addr, res->ai_addrlen) || listen(l->fd, 4096)) {
 		snprintf(err, errlen, "stratum: cannot listen on %s: %s", hostport, strerror(errno));
 		freeaddrinfo(res);
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
 		return -1;
 	}
 	freeaddrinfo(res);
@@ -568,6 +625,19 @@ static int watch(int epfd, int fd, void *ptr, uint32_t events)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Releases what start_thread set up (the thread itself is joined elsewhere). */
+static void free_thread_resources(struct io_thread *t)
+{
+	if (t->epfd >= 0)
+		close(t->epfd);
+	if (t->wake_fd >= 0)
+		close(t->wake_fd);
+	free(t->scratch);
+	free(t->batch);
+	t->epfd = t->wake_fd = -1;
+	t->scratch = t->batch = NULL;
+}
+
 static int start_thread(struct io_thread *t, int index, char *err, size_t errlen)
 {
 	t->kind = FD_WAKE;
@@ -580,20 +650,42 @@ static int start_thread(struct io_thread *t, int index, char *err, size_t errlen
 	if (t->epfd < 0 || t->wake_fd < 0 || !t->scratch || !t->batch
 	    || watch(t->epfd, t->wake_fd, t, EPOLLIN)) {
 		snprintf(err, errlen, "stratum: cannot set up I/O thread: %s", strerror(errno));
-		return -1;
+		goto failed;
 	}
 	for (size_t i = 0; i < server.listener_count; i++) {
 		if (watch(t->epfd, server.listeners[i].fd, &server.listeners[i],
 			  EPOLLIN | EPOLLEXCLUSIVE)) {
 			snprintf(err, errlen, "stratum: epoll: %s", strerror(errno));
-			return -1;
+			goto failed;
 		}
 	}
 	if (pthread_create(&t->thread, NULL, io_thread_main, t)) {
 		snprintf(err, errlen, "stratum: cannot start I/O thread");
-		return -1;
+		goto failed;
 	}
 	return 0;
+failed:
+	free_thread_resources(t);
+	return -1;
+}
+
+/* Connections all listeners together may hold: STRATUM_MAX_CONNECTIONS,
+ * and never so many that the engine runs out of descriptors for its own
+ * sockets and files (accept failing with EMFILE would also spin). */
+static long connection_limit(void)
+{
+	struct rlimit rl;
+	long limit = STRATUM_MAX_CONNECTIONS;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY) {
+		long by_fds = (long)rl.rlim_cur - FD_RESERVE;
+
+		if (by_fds < 1)
+			by_fds = 1;
+		if (limit <= 0 || by_fds < limit)
+			limit = by_fds;
+	}
+	return limit;
 }
 
 static void init_settings(const struct config *cfg, enum network net)
@@ -604,37 +696,19 @@ static void init_settings(const struct config *cfg, enum network net)
 	st->net = net;
 	vardiff_policy_default(&st->vardiff);
 	st->vardiff.mindiff = cfg->mindiff;
-	st->vardiff.maxdiff = cfg->maxdiff;
+	/* No configured ceiling still gets one: a difficulty beyond any
+	 * network's only makes credit figures overflow. */
+	st->vardiff.maxdiff = cfg->maxdiff > 0 && cfg->maxdiff < STRATUM_DIFF_CEILING
+			      ? cfg->maxdiff : STRATUM_DIFF_CEILING;
 	st->vardiff.target_time = cfg->vardiff_target_s;
 	st->vardiff.retarget_time = cfg->vardiff_target_s * 6;
 	st->old_diff_grace_s = cfg->vardiff_target_s * 2 > 10 ? cfg->vardiff_target_s * 2 : 10;
+	server.max_connections = connection_limit();
+	server.pending_budget = PENDING_BUDGET_BYTES;
 }
 
-int stratum_start(const struct config *cfg, enum network net, char *err, size_t errlen)
-{
-	init_settings(cfg, net);
-	atomic_store(&server.stopping, 0);
-	for (size_t i = 0; i < cfg->serverurl_count; i++) {
-		if (open_listener(&server.listeners[i], cfg->serverurl[i], err, errlen))
-			return -1;
-		server.listener_count++;
-	}
-	server.threads = calloc((size_t)cfg->stratum_threads, sizeof(*server.threads));
-	if (!server.threads) {
-		snprintf(err, errlen, "stratum: out of memory");
-		return -1;
-	}
-	for (int i = 0; i < cfg->stratum_threads; i++) {
-		if (start_thread(&server.threads[i], i, err, errlen))
-			return -1;
-		server.thread_count++;
-	}
-	jobs_set_listener(stratum_announce_work);
-	stratum_announce_work();
-	return 0;
-}
-
-void stratum_announce_work(void)
+/* Wakes every I/O thread; the caller holds wake_lock. */
+static void wake_threads(void)
 {
 	uint64_t one = 1;
 
@@ -643,25 +717,74 @@ void stratum_announce_work(void)
 			log_warn("stratum", "cannot wake I/O thread %d", i);
 }
 
-void stratum_stop(void)
+/* Stops the threads started so far, closes the listeners, frees it all. */
+static void tear_down(void)
 {
-	jobs_set_listener(NULL);
+	pthread_mutex_lock(&wake_lock);
 	atomic_store(&server.stopping, 1);
-	stratum_announce_work();
+	wake_threads();
+	pthread_mutex_unlock(&wake_lock);
 	for (int i = 0; i < server.thread_count; i++)
 		pthread_join(server.threads[i].thread, NULL);
+	pthread_mutex_lock(&wake_lock);
 	for (size_t i = 0; i < server.listener_count; i++)
 		close(server.listeners[i].fd);
-	for (int i = 0; i < server.thread_count; i++) {
-		struct io_thread *t = &server.threads[i];
-
-		close(t->epfd);
-		close(t->wake_fd);
-		free(t->scratch);
-		free(t->batch);
-	}
+	for (int i = 0; i < server.thread_count; i++)
+		free_thread_resources(&server.threads[i]);
 	free(server.threads);
 	server.threads = NULL;
 	server.thread_count = 0;
 	server.listener_count = 0;
+	pthread_mutex_unlock(&wake_lock);
+}
+
+int stratum_start(const struct config *cfg, enum network net, char *err, size_t errlen)
+{
+	struct io_thread *threads;
+
+	init_settings(cfg, net);
+	atomic_store(&server.stopping, 0);
+	for (size_t i = 0; i < cfg->serverurl_count; i++) {
+		if (open_listener(&server.listeners[i], cfg->serverurl[i], err, errlen))
+			goto failed;
+		server.listener_count++;
+	}
+	threads = calloc((size_t)cfg->stratum_threads, sizeof(*server.threads));
+	if (!threads) {
+		snprintf(err, errlen, "stratum: out of memory");
+		goto failed;
+	}
+	pthread_mutex_lock(&wake_lock);
+	server.threads = threads;
+	pthread_mutex_unlock(&wake_lock);
+	for (int i = 0; i < cfg->stratum_threads; i++) {
+		if (start_thread(&server.threads[i], i, err, errlen))
+			goto failed;
+		pthread_mutex_lock(&wake_lock);
+		server.thread_count++;
+		pthread_mutex_unlock(&wake_lock);
+	}
+	jobs_set_listener(stratum_announce_work);
+	stratum_announce_work();
+	return 0;
+failed:
+	tear_down();
+	return -1;
+}
+
+void stratum_announce_work(void)
+{
+	pthread_mutex_lock(&wake_lock);
+	if (!atomic_load(&server.stopping))
+		wake_threads();
+	pthread_mutex_unlock(&wake_lock);
+}
+
+void stratum_stop(void)
+{
+	/* Returns only once no publish is calling stratum_announce_work (jobs.c
+	 * calls its listener under its own lock), and wake_lock keeps anyone
+	 * else who calls it from touching the threads being freed. */
+	jobs_set_listener(NULL);
+	tear_down();
 }

@@ -28,6 +28,20 @@
 
 struct conn;
 
+/* Requests a connection may send: a bucket of STRATUM_REQUEST_BURST lines
+ * refilled at STRATUM_REQUEST_RATE per second; a line finding it empty
+ * closes the connection ("too many requests"). Far above what a miner (or a
+ * proxy for many) sends once vardiff has settled. */
+#define STRATUM_REQUEST_BURST 2000.0
+#define STRATUM_REQUEST_RATE 500.0
+/* Connections of all listeners together (further ones are closed at once);
+ * also never more than the open-file limit minus a reserve. */
+#define STRATUM_MAX_CONNECTIONS 1000000L
+/* Highest share difficulty when maxdiff is 0 (no limit configured), also
+ * the cap of mining.suggest_difficulty: above today's network difficulty
+ * (~1.3e14), low enough that credited sums stay exact integers of milli-diff. */
+#define STRATUM_DIFF_CEILING 1e15
+
 /* Read-only after start: what method handlers need to know. */
 struct stratum_settings {
 	const struct config *cfg;
@@ -38,9 +52,11 @@ struct stratum_settings {
 
 /* Binds the listeners and starts the threads. 0, or -1 with err. */
 int stratum_start(const struct config *cfg, enum network net, char *err, size_t errlen);
-/* Closes listeners and connections, joins the threads. */
+/* Closes listeners and connections, joins the threads. On a failed start
+ * everything opened so far is already released. */
 void stratum_stop(void);
-/* Wakes every I/O thread to send the current job (jobs listener). */
+/* Wakes every I/O thread to send the current job (jobs listener). Safe
+ * from any thread at any time, also before start and after stop (no-op). */
 void stratum_announce_work(void);
 
 const struct stratum_settings *stratum_settings(void);

@@ -24,6 +24,7 @@
 #include "util.h"
 #include "workbase.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -43,8 +44,17 @@ enum stratum_error {
 
 #define MAX_USERNAME 128
 #define MAX_USER_AGENT 64
-#define MAX_BAD_LINES 10
 #define ID_TEXT_MAX 96
+/* Protocol errors (unparseable lines, malformed requests, refused logins)
+ * add one each to a score that drains by one every PROTOCOL_ERROR_DECAY_S;
+ * at MAX_BAD_LINES the connection is closed. */
+#define MAX_BAD_LINES 10
+#define PROTOCOL_ERROR_DECAY_S 30.0
+/* A suggest_difficulty arriving sooner than this after the last one that
+ * changed the difficulty waits (the latest wins) for the next tick. */
+#define SUGGEST_MIN_INTERVAL_S 5.0
+
+static struct log_limit refusal_log_limit;
 
 /* ---- output helpers ---- */
 
@@ -78,15 +88,25 @@ static void send_printf(struct conn *c, const char *fmt, ...)
 
 static void send_printf(struct conn *c, const char *fmt, ...)
 {
-	char line[1024];
-	va_list ap;
+	char line[1024], *big;
+	va_list ap, again;
 	int n;
 
 	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(line))
+	if (n > 0 && (size_t)n < sizeof(line)) {
 		conn_send(c, line, (size_t)n);
+	} else if (n > 0) {
+		big = malloc((size_t)n + 1);
+		if (big && vsnprintf(big, (size_t)n + 1, fmt, again) == n)
+			conn_send(c, big, (size_t)n);
+		else
+			conn_close_soon(c, "out of memory");
+		free(big);
+	}
+	va_end(again);
 }
 
 static void reply_result(struct conn *c, const json_t *id, const char *result_json)
@@ -183,9 +203,13 @@ static void emit_diff_updated(const struct conn *c, const struct diff_change *wh
 	events_emit("diff_updated", data);
 }
 
-static void change_difficulty(struct conn *c, const struct diff_change *why)
+/* Announces a new c->vardiff.diff. `grace`: the pool changed it (vardiff),
+ * so work the miner already has is judged at the lower of the old and new
+ * difficulty for a while; a change the miner asked for gets no grace (and
+ * ends any), so suggestions cannot stretch it. */
+static void change_difficulty(struct conn *c, const struct diff_change *why, bool grace)
 {
-	c->old_diff_until = now_monotonic() + stratum_settings()->old_diff_grace_s;
+	c->old_diff_until = grace ? now_monotonic() + stratum_settings()->old_diff_grace_s : 0;
 	if (c->subscribed && c->authorized)
 		send_difficulty(c);
 	emit_diff_updated(c, why);
@@ -323,7 +347,17 @@ static void handle_subscribe(struct conn *c, const json_t *id, const json_t *par
 		      && !hex_decode_exact(json_string_value(session), wanted, n1);
 
 	remember_user_agent(c, params);
-	nonce1_assign(c, n1, resume ? wanted : NULL);
+	if (!nonce1_assign(c, n1, resume ? wanted : NULL)) {
+		unsigned long suppressed;
+
+		if (log_limit_allow(&refusal_log_limit, 5, 10.0, &suppressed))
+			log_warn("stratum", "client %llu (%s): subscribe refused: every extranonce1 "
+				 "is in use (%lu more refusals not logged)",
+				 (unsigned long long)c->id, c->ip, suppressed);
+		reply_error(c, id, ERR_OTHER, "No extranonce1 available, try again later");
+		conn_close_soon(c, "extranonce1 space exhausted");
+		return;
+	}
 	hex_encode(c->nonce1, n1, nonce1);
 	send_printf(c,
 		    "{\"id\":%s,\"result\":[[[\"mining.set_difficulty\",\"%s\"],"
@@ -395,7 +429,26 @@ static int validate_username(const char *user, char *address, uint8_t *script,
 				      "P2PKH, P2SH, P2WPKH, P2WSH or P2TR address", address);
 		return -1;
 	}
+	/* Bech32 is valid in either case (not mixed): the lower-case form is
+	 * the one key for signatures, best difficulties, hashrates and events. */
+	if (*type != ADDR_P2PKH && *type != ADDR_P2SH)
+		for (char *p = address; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
 	return 0;
+}
+
+/* Counts a protocol error; too many in a short time close the connection. */
+static void note_protocol_error(struct conn *c)
+{
+	double now = now_monotonic();
+	double drained = c->bad_lines - (now - c->bad_lines_at) / PROTOCOL_ERROR_DECAY_S;
+
+	c->bad_lines = (float)(drained > 0 ? drained : 0) + 1;
+	c->bad_lines_at = now;
+	/* The previous errors have drained a little since: the tenth in a row
+	 * (or within a few seconds) closes. */
+	if (c->bad_lines > MAX_BAD_LINES - 1)
+		conn_close_for_abuse(c, "too many malformed lines");
 }
 
 static void handle_authorize(struct conn *c, const json_t *id, const json_t *params)
@@ -405,17 +458,24 @@ static void handle_authorize(struct conn *c, const json_t *id, const json_t *par
 	uint8_t script[ADDRESS_SCRIPT_MAX];
 	enum address_type type;
 	size_t script_len;
+	const char *worker;
+	unsigned long suppressed;
 
 	if (!json_is_string(user) || !is_plain_text(json_string_value(user), MAX_USERNAME)) {
 		reply_authorize_failure(c, id, "username must be a Bitcoin address[.worker] of "
 					       "printable characters");
+		note_protocol_error(c);
 		return;
 	}
 	if (validate_username(json_string_value(user), address, script, &script_len, &type, err,
 			      sizeof(err))) {
-		log_info("stratum", "client %llu (%s): authorize refused: %s",
-			 (unsigned long long)c->id, c->ip, err);
+		if (log_limit_allow(&refusal_log_limit, 5, 10.0, &suppressed))
+			log_fields(LOG_INFO, "stratum", "authorize refused",
+				   json_pack("{s:I, s:s, s:s, s:I}", "client_id",
+					     (json_int_t)c->id, "ip", c->ip, "reason", err,
+					     "suppressed", (json_int_t)suppressed));
 		reply_authorize_failure(c, id, err);
+		note_protocol_error(c);
 		return;
 	}
 	if (c->authorized) {
@@ -426,19 +486,21 @@ static void handle_authorize(struct conn *c, const json_t *id, const json_t *par
 			reply_result(c, id, "true");
 		return;
 	}
-	c->username = strdup(json_string_value(user));
+	/* Stored with the canonical address, then the worker as typed. */
+	worker = json_string_value(user) + strlen(address);
+	c->username = malloc(strlen(address) + strlen(worker) + 1);
 	if (!c->username) {
 		conn_close_soon(c, "out of memory");
 		return;
 	}
+	strcpy(c->username, address);
+	strcat(c->username, worker);
 	c->address_len = (uint8_t)strlen(address);
 	c->address_type = (uint8_t)type;
 	memcpy(c->script, script, script_len);
 	c->script_len = (uint8_t)script_len;
 	c->authorized = true;
 	atomic_fetch_add(&g_stats.miners_authorized, 1);
-	if (best_diff_global())
-		best_diff_session_join(best_diff_global(), address);
 	reply_result(c, id, "true");
 	log_fields(LOG_INFO, "stratum", "miner authorized",
 		   json_pack("{s:I, s:s, s:s, s:s}", "client_id", (json_int_t)c->id, "address",
@@ -484,6 +546,7 @@ static void handle_configure(struct conn *c, const json_t *id, const json_t *par
 	if (!json_is_array(extensions)) {
 		json_decref(result);
 		reply_error(c, id, ERR_OTHER, "mining.configure needs [[extensions], {options}]");
+		note_protocol_error(c);
 		return;
 	}
 	json_array_foreach(extensions, i, ext) {
@@ -506,21 +569,43 @@ static void handle_configure(struct conn *c, const json_t *id, const json_t *par
 
 /* ---- mining.suggest_difficulty ---- */
 
+/* Moves to a suggested difficulty (clamped to [mindiff, maxdiff or
+ * STRATUM_DIFF_CEILING] by the vardiff policy). */
+static void apply_suggestion(struct conn *c, double suggested, double now)
+{
+	struct diff_change why = { c->vardiff.diff, "suggest_difficulty", 0 };
+	double fresh;
+
+	c->pending_suggest = 0;
+	if (vardiff_suggest(&c->vardiff, &stratum_settings()->vardiff, suggested, now, &fresh)) {
+		c->last_suggest_at = now;
+		change_difficulty(c, &why, false);
+	}
+}
+
 static void handle_suggest_difficulty(struct conn *c, const json_t *id, const json_t *params)
 {
 	const json_t *v = json_array_get(params, 0);
 	double suggested = json_is_number(v) ? json_number_value(v)
 			   : json_is_string(v) ? strtod(json_string_value(v), NULL) : 0;
-	struct diff_change why = { c->vardiff.diff, "suggest_difficulty", 0 };
-	double fresh;
+	double now = now_monotonic();
 
 	if (!isfinite(suggested) || suggested <= 0) {
 		reply_error(c, id, ERR_OTHER, "mining.suggest_difficulty needs a positive number");
+		note_protocol_error(c);
 		return;
 	}
-	if (vardiff_suggest(&c->vardiff, &stratum_settings()->vardiff, suggested,
-			    now_monotonic(), &fresh))
-		change_difficulty(c, &why);
+	/* vardiff honours a suggestion as a floor even above maxdiff: cap it
+	 * here (the policy's maxdiff is never 0, see stratum.c). */
+	if (suggested > stratum_settings()->vardiff.maxdiff)
+		suggested = stratum_settings()->vardiff.maxdiff;
+	/* Changes the miner hears about (set_difficulty, diff_updated) come at
+	 * most every SUGGEST_MIN_INTERVAL_S; a burst ends at its last value. */
+	if (c->authorized && c->last_suggest_at > 0
+	    && now - c->last_suggest_at < SUGGEST_MIN_INTERVAL_S)
+		c->pending_suggest = suggested;
+	else
+		apply_suggestion(c, suggested, now);
 	if (!json_is_null(id))
 		reply_result(c, id, "true");
 }
@@ -571,9 +656,10 @@ static int decode_submission(const json_t *params, struct submission *s)
 	return 0;
 }
 
-static void emit_share(const struct conn *c, const struct submission *s, double sdiff,
-		       bool accepted, const char *reason, const struct share_output *out,
-		       const struct workbase *wb)
+/* diff: what the share was judged (and, accepted, credited) against. */
+static void emit_share(const struct conn *c, const struct submission *s, double diff,
+		       double sdiff, bool accepted, const char *reason,
+		       const struct share_output *out, const struct workbase *wb)
 {
 	char job[17], hash[65];
 	json_t *data;
@@ -584,7 +670,7 @@ static void emit_share(const struct conn *c, const struct submission *s, double 
 	add_miner_fields(data, c);
 	snprintf(job, sizeof(job), "%016llx", (unsigned long long)s->job_id);
 	json_object_set_new(data, "job_id", json_string(job));
-	json_object_set_new(data, "diff", json_real(c->vardiff.diff));
+	json_object_set_new(data, "diff", json_real(diff));
 	json_object_set_new(data, "sdiff", json_real(sdiff));
 	json_object_set_new(data, "accepted", json_boolean(accepted));
 	json_object_set_new(data, "reject_reason", accepted ? json_null() : json_string(reason));
@@ -607,7 +693,8 @@ static void reject_share(struct conn *c, const json_t *id, const struct submissi
 	atomic_fetch_add(&g_stats.shares_rejected[reason], 1);
 	c->shares_rejected++;
 	reply_error(c, id, code, msg);
-	emit_share(c, s, out ? out->diff : 0, false, share_result_reason(r), out, wb);
+	emit_share(c, s, c->vardiff.diff, out ? out->diff : 0, false, share_result_reason(r), out,
+		   wb);
 }
 
 static void reject_unready(struct conn *c, const json_t *id, enum reject_reason reason)
@@ -618,6 +705,7 @@ static void reject_unready(struct conn *c, const json_t *id, enum reject_reason 
 		reply_error(c, id, ERR_NOT_SUBSCRIBED, "Not subscribed");
 	else
 		reply_error(c, id, ERR_UNAUTHORIZED, "Unauthorized worker");
+	note_protocol_error(c);
 }
 
 static void describe_rejection(enum share_result r, int *code, const char **msg)
@@ -655,7 +743,7 @@ static void describe_coinbase_sig(const struct conn *c, char *out, size_t len)
 
 static void hand_block_to_submit(struct conn *c, const struct conn_job *job,
 				 const struct share_output *out, const struct submission *s,
-				 double found_at)
+				 double judged, double found_at)
 {
 	const size_t n1 = (size_t)stratum_settings()->cfg->nonce1length;
 	struct buf coinbase = BUF_INIT;
@@ -676,7 +764,7 @@ static void hand_block_to_submit(struct conn *c, const struct conn_job *job,
 	cand.client_id = c->id;
 	conn_address(c, cand.address, sizeof(cand.address));
 	copy_string(cand.worker, conn_worker(c), sizeof(cand.worker));
-	cand.diff = c->vardiff.diff;
+	cand.diff = judged;
 	cand.sdiff = out->diff;
 	cand.network_diff = job->wb->network_diff;
 	cand.coinbasevalue = job->wb->coinbasevalue;
@@ -690,8 +778,10 @@ static void hand_block_to_submit(struct conn *c, const struct conn_job *job,
 			     cand.address));
 }
 
-/* share_best_diff for every scope the share improved. */
-static void record_best(const struct conn *c, const struct share_output *out)
+/* share_best_diff for every scope the share improved. The address joins
+ * best_diff's session on its first accepted share (not at authorize, so
+ * authorizing costs the table nothing). */
+static void record_best(struct conn *c, const struct share_output *out)
 {
 	struct best_diff_store *store = best_diff_global();
 	char address[ADDRESS_MAX_LEN + 1], hash[65];
@@ -700,6 +790,8 @@ static void record_best(const struct conn *c, const struct share_output *out)
 	if (!store)
 		return;
 	conn_address(c, address, sizeof(address));
+	if (!c->best_joined)
+		c->best_joined = best_diff_session_join(store, address);
 	block_hash_hex(out->header, hash);
 	if (!best_diff_record(store, address, out->diff, hash, time(NULL), &r)
 	    || !events_wanted("share_best_diff"))
@@ -711,25 +803,40 @@ static void record_best(const struct conn *c, const struct share_output *out)
 							 (enum best_scope)scope, &r, hash));
 }
 
+/* d x 1000 as an integer, saturating (the cast of an out-of-range double is
+ * undefined behaviour). */
+static uint_fast64_t milli_of(double d)
+{
+	double m = d * 1000.0;
+
+	if (!(m > 0))
+		return 0;
+	if (m >= 9.0e18)
+		return (uint_fast64_t)9.0e18;
+	return (uint_fast64_t)m;
+}
+
+/* credited: the difficulty the share was judged against (the lower of the
+ * old and new one during a grace period), never more. */
 static void account_accepted(struct conn *c, const struct submission *s,
 			     const struct share_output *out, const struct workbase *wb,
-			     double now)
+			     double credited, double now)
 {
 	struct diff_change why = { c->vardiff.diff, "vardiff", 0 };
-	double credited = c->vardiff.diff, fresh;
+	double fresh;
 
 	atomic_fetch_add(&g_stats.shares_accepted, 1);
-	atomic_fetch_add(&g_stats.share_diff_accepted_milli, (uint_fast64_t)(credited * 1000.0));
+	atomic_fetch_add(&g_stats.share_diff_accepted_milli, milli_of(credited));
 	c->shares_accepted++;
 	c->diff_accepted += credited;
 	if (out->diff > c->best_diff)
 		c->best_diff = out->diff;
-	emit_share(c, s, out->diff, true, "", out, wb);
+	emit_share(c, s, credited, out->diff, true, "", out, wb);
 	hashrate_tracker_record(c->username, credited, now);
 	record_best(c, out);
 	why.shares_per_min = window_shares_per_min(&c->vardiff, 1, now);
 	if (vardiff_on_share(&c->vardiff, &stratum_settings()->vardiff, now, &fresh))
-		change_difficulty(c, &why);
+		change_difficulty(c, &why, true);
 }
 
 static bool check_duplicate(struct conn *c, const struct submission *s)
@@ -744,9 +851,11 @@ static bool check_duplicate(struct conn *c, const struct submission *s)
 			       s->version_bits);
 }
 
-static enum share_result judge_share(struct conn *c, const struct conn_job *job,
-				     const struct submission *s, double now,
-				     struct share_output *out)
+/* Hashes a share for job, judged against `judged` (<= 0: no share
+ * difficulty, only the checks and the hash); no duplicate check. */
+static enum share_result compute_share(const struct conn *c, const struct conn_job *job,
+				       const struct submission *s, double judged,
+				       struct share_output *out)
 {
 	const struct config *cfg = stratum_settings()->cfg;
 	struct share_input in = {
@@ -758,24 +867,52 @@ static enum share_result judge_share(struct conn *c, const struct conn_job *job,
 		.nonce2_expected_len = (size_t)cfg->nonce2length,
 		.ntime = s->ntime, .nonce = s->nonce,
 		.version_bits = s->version_bits, .version_mask = c->version_mask,
-		.share_diff = required_difficulty(c, now),
+		.share_diff = judged,
 	};
-	enum share_result r = share_compute(&in, out);
+
+	return share_compute(&in, out);
+}
+
+static enum share_result judge_share(struct conn *c, const struct conn_job *job,
+				     const struct submission *s, double judged,
+				     struct share_output *out)
+{
+	enum share_result r = compute_share(c, job, s, judged, out);
 
 	if (r == SHARE_OK && check_duplicate(c, s))
 		return SHARE_DUPLICATE;
 	return r;
 }
 
-/* Job lookup: JOB_LIVE jobs come back; otherwise *r says stale or unknown. */
-static struct conn_job *live_job(struct conn *c, uint64_t job_id, enum share_result *r)
+/* Job lookup: JOB_LIVE jobs come back; otherwise *r says stale or unknown
+ * and *held is the connection's slot when it still has the (stale) job. */
+static struct conn_job *live_job(struct conn *c, uint64_t job_id, enum share_result *r,
+				 struct conn_job **held)
 {
 	struct conn_job *job = conn_find_job(c, job_id);
 
+	*held = job;
 	if (job && job->block_seq == jobs_block_seq())
 		return job;
 	*r = job || jobs_state_of(job_id) != JOB_UNKNOWN ? SHARE_STALE : SHARE_JOB_NOT_FOUND;
 	return NULL;
+}
+
+/* A share for a job of an older block may still solve that block, which
+ * can win a race for the tip: hashed anyway, and a solution is submitted
+ * (once) before the share is rejected as stale. */
+static void submit_if_stale_block(struct conn *c, const struct conn_job *job,
+				  const struct submission *s, double now)
+{
+	struct share_output out;
+
+	if (compute_share(c, job, s, 0, &out) != SHARE_OK || !out.is_block
+	    || check_duplicate(c, s))
+		return;
+	log_fields(LOG_WARN, "stratum", "block solved on a stale job, submitting anyway",
+		   json_pack("{s:I, s:I}", "client_id", (json_int_t)c->id, "height",
+			     (json_int_t)job->wb->height));
+	hand_block_to_submit(c, job, &out, s, required_difficulty(c, now), now);
 }
 
 static void reject_with(struct conn *c, const json_t *id, const struct submission *s,
@@ -793,9 +930,9 @@ static void handle_submit(struct conn *c, const json_t *id, const json_t *params
 {
 	struct submission s;
 	struct share_output out;
-	struct conn_job *job;
+	struct conn_job *job, *held;
 	enum share_result r = SHARE_INVALID;
-	double now = now_monotonic();
+	double now = now_monotonic(), judged;
 
 	if (!c->subscribed || !c->authorized) {
 		reject_unready(c, id, c->subscribed ? REJECT_UNAUTHORIZED : REJECT_NOT_SUBSCRIBED);
@@ -807,24 +944,29 @@ static void handle_submit(struct conn *c, const json_t *id, const json_t *params
 		reply_error(c, id, ERR_OTHER, "Invalid submit parameters: expected [worker, "
 					      "job_id, extranonce2, ntime, nonce(, version_bits)] "
 					      "as hex strings");
-		emit_share(c, &s, 0, false, share_result_reason(SHARE_INVALID), NULL, NULL);
+		emit_share(c, &s, c->vardiff.diff, 0, false, share_result_reason(SHARE_INVALID), NULL,
+			   NULL);
+		note_protocol_error(c);
 		return;
 	}
-	job = live_job(c, s.job_id, &r);
+	job = live_job(c, s.job_id, &r, &held);
 	if (!job) {
+		if (held)
+			submit_if_stale_block(c, held, &s, now);
 		reject_with(c, id, &s, r, NULL, NULL);
 		return;
 	}
-	r = judge_share(c, job, &s, now, &out);
+	judged = required_difficulty(c, now);
+	r = judge_share(c, job, &s, judged, &out);
 	if (r == SHARE_OK && out.is_block)
-		hand_block_to_submit(c, job, &out, &s, now);
+		hand_block_to_submit(c, job, &out, &s, judged, now);
 	if (r != SHARE_OK) {
 		reject_with(c, id, &s, r, r == SHARE_LOW_DIFF || r == SHARE_DUPLICATE ? &out : NULL,
 			    job->wb);
 		return;
 	}
 	reply_result(c, id, "true");
-	account_accepted(c, &s, &out, job->wb, now);
+	account_accepted(c, &s, &out, job->wb, judged, now);
 }
 
 /* ---- dispatch ---- */
@@ -839,8 +981,7 @@ void stratum_conn_init(struct conn *c)
 static void handle_garbage(struct conn *c, const char *why)
 {
 	reply_error(c, NULL, ERR_OTHER, why);
-	if (++c->bad_lines >= MAX_BAD_LINES)
-		conn_close_for_abuse(c, "too many malformed lines");
+	note_protocol_error(c);
 }
 
 static void dispatch(struct conn *c, const char *method, const json_t *id, const json_t *params)
@@ -862,6 +1003,7 @@ static void dispatch(struct conn *c, const char *method, const json_t *id, const
 
 		snprintf(msg, sizeof(msg), "Unknown method '%.64s'", method);
 		reply_error(c, id, ERR_OTHER, msg);
+		note_protocol_error(c);
 	}
 }
 
@@ -881,6 +1023,7 @@ void stratum_handle_line(struct conn *c, const char *line, size_t len)
 	id = json_object_get(req, "id");
 	if (!json_is_string(method)) {
 		reply_error(c, id, ERR_OTHER, "Missing method");
+		note_protocol_error(c);
 		json_decref(req);
 		return;
 	}
@@ -888,10 +1031,10 @@ void stratum_handle_line(struct conn *c, const char *line, size_t len)
 		params = NULL;
 	else if (!json_is_array(params)) {
 		reply_error(c, id, ERR_OTHER, "params must be an array");
+		note_protocol_error(c);
 		json_decref(req);
 		return;
 	}
-	c->bad_lines = 0;
 	dispatch(c, json_string_value(method), id, params);
 	json_decref(req);
 }
@@ -905,11 +1048,15 @@ void stratum_conn_tick(struct conn *c, double now)
 
 	if (!c->authorized)
 		return;
+	if (c->pending_suggest > 0 && now - c->last_suggest_at >= SUGGEST_MIN_INTERVAL_S) {
+		apply_suggestion(c, c->pending_suggest, now);
+		return;
+	}
 	why.shares_per_min = window_shares_per_min(&c->vardiff, c->vardiff.shares ? 0 : 1, now);
 	if (vardiff_on_tick(&c->vardiff, &stratum_settings()->vardiff, now, &fresh)) {
 		if (fresh > why.old_diff)
 			why.reason = "vardiff";
-		change_difficulty(c, &why);
+		change_difficulty(c, &why, true);
 	}
 }
 
@@ -950,7 +1097,7 @@ void stratum_conn_closed(struct conn *c, const char *why)
 	if (!c->authorized)
 		return;
 	atomic_fetch_sub(&g_stats.miners_authorized, 1);
-	if (best_diff_global())
+	if (c->best_joined && best_diff_global())
 		best_diff_session_leave(best_diff_global(),
 					conn_address(c, address, sizeof(address)));
 	if (events_wanted("miner_disconnected"))

@@ -206,6 +206,68 @@ static void test_save_into_missing_dir_fails_and_stays_dirty(void **state)
 	best_diff_close(s);
 }
 
+/* Authorizing (join) and leaving without a share leaves nothing behind. */
+static void test_sessions_without_bests_are_freed(void **state)
+{
+	struct best_diff_store *s = best_diff_open(NULL, NULL, 0);
+	char address[64];
+
+	(void)state;
+	for (int i = 0; i < 10000; i++) {
+		snprintf(address, sizeof(address), "bc1qsessiononly%d", i);
+		assert_true(best_diff_session_join(s, address));
+		best_diff_session_join(s, address);
+		best_diff_session_leave(s, address);
+		best_diff_session_leave(s, address);
+	}
+	assert_int_equal(best_diff_count(s), 0);
+	/* One with a best stays (its all-time record is worth keeping), and
+	 * only the last of two connections ends the session. */
+	best_diff_session_join(s, ADDR);
+	best_diff_session_join(s, ADDR);
+	best_diff_record(s, ADDR, 5, NULL, utc(2026, 5, 20, 12), NULL);
+	best_diff_session_leave(s, ADDR);
+	assert_true(best_diff_get(s, ADDR, BEST_SESSION, utc(2026, 5, 20, 12)) == 5);
+	best_diff_session_leave(s, ADDR);
+	assert_int_equal(best_diff_count(s), 1);
+	assert_true(best_diff_get(s, ADDR, BEST_SESSION, utc(2026, 5, 20, 12)) == 0);
+	assert_true(best_diff_get(s, ADDR, BEST_ALLTIME, utc(2026, 5, 20, 12)) == 5);
+	best_diff_close(s);
+}
+
+/* A full table takes a new address only in place of a worse idle one. */
+static void test_full_table_evicts_only_worse_idle_entries(void **state)
+{
+	struct best_diff_store *s = best_diff_open(NULL, NULL, 0);
+	time_t now = utc(2026, 5, 20, 12);
+	char address[64];
+
+	(void)state;
+	best_diff_set_max_entries(s, 4);
+	for (int i = 0; i < 4; i++) {
+		snprintf(address, sizeof(address), "bc1qfull%d", i);
+		assert_true(best_diff_session_join(s, address));
+		assert_true(best_diff_record(s, address, 100 + i, NULL, now, NULL));
+	}
+	/* All connected: nothing can go, the newcomer is not tracked. */
+	assert_false(best_diff_session_join(s, "bc1qnewcomer"));
+	assert_false(best_diff_record(s, "bc1qnewcomer", 1e9, NULL, now, NULL));
+	assert_int_equal(best_diff_count(s), 4);
+	for (int i = 0; i < 4; i++) {
+		snprintf(address, sizeof(address), "bc1qfull%d", i);
+		best_diff_session_leave(s, address);
+	}
+	/* Idle now, but with bests: a lower newcomer does not push them out, a
+	 * higher one replaces the lowest. */
+	assert_false(best_diff_record(s, "bc1qnewcomer", 50, NULL, now, NULL));
+	assert_true(best_diff_record(s, "bc1qnewcomer", 1e9, NULL, now, NULL));
+	assert_int_equal(best_diff_count(s), 4);
+	assert_true(best_diff_get(s, "bc1qnewcomer", BEST_ALLTIME, now) == 1e9);
+	assert_true(best_diff_get(s, "bc1qfull0", BEST_ALLTIME, now) == 0);
+	assert_true(best_diff_get(s, "bc1qfull3", BEST_ALLTIME, now) == 103);
+	best_diff_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +275,8 @@ int main(void)
 		cmocka_unit_test(test_first_share_sets_every_scope),
 		cmocka_unit_test(test_new_week_starts_a_new_weekly_best),
 		cmocka_unit_test(test_session_best_is_forgotten_on_request),
+		cmocka_unit_test(test_sessions_without_bests_are_freed),
+		cmocka_unit_test(test_full_table_evicts_only_worse_idle_entries),
 		cmocka_unit_test_setup_teardown(test_bests_survive_a_restart, make_state_dir,
 						remove_state_dir),
 		cmocka_unit_test_setup_teardown(test_malformed_state_file_is_an_error,

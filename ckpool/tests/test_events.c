@@ -323,7 +323,8 @@ static void test_queue_overflow_is_counted_by_type(void **state)
 			emit_numbered("block_found", i);
 	}
 	assert_true(stats_of("diff_updated").dropped > 0);
-	assert_true(events_queue_depth() <= 8);
+	/* block_found may also use its reserved slots beyond buffer_hwm. */
+	assert_true(events_queue_depth() <= 8 + 64);
 	assert_int_equal(events_queue_capacity(), 8);
 	atomic_store(&cons.paused, false);
 	/* Every event is either received or counted as dropped. */
@@ -350,6 +351,35 @@ static void test_queue_overflow_is_counted_by_type(void **state)
 	env = received(got);
 	assert_int_equal(json_integer_value(json_object_get(env, "seq")), total + 1);
 	json_decref(env);
+}
+
+/* A queue full of other events still takes block_found (reserved slots). */
+static void test_block_found_survives_a_full_queue(void **state)
+{
+	double until = now_monotonic() + WAIT_S;
+
+	(void)state;
+	atomic_store(&cons.paused, true);
+	start_events(8, NULL);
+	/* The consumer does not read: its socket fills, the emitter waits on it
+	 * and the ring fills up with ordinary events. */
+	for (int i = 0; i < 200; i++)
+		emit_numbered("share_submitted", i);
+	while (events_queue_depth() < 8 && now_monotonic() < until) {
+		emit_numbered("share_submitted", -1);
+		usleep(1000);
+	}
+	assert_true(events_queue_depth() >= 8);
+	assert_true(stats_of("share_submitted").dropped > 0);
+	for (int i = 0; i < 10; i++)
+		emit_numbered("block_found", i);
+	assert_int_equal(stats_of("block_found").dropped, 0);
+	assert_int_equal(stats_of("block_found").queued, 10);
+	atomic_store(&cons.paused, false);
+	until = now_monotonic() + WAIT_S;
+	while (stats_of("block_found").emitted < 10 && now_monotonic() < until)
+		usleep(2000);
+	assert_int_equal(stats_of("block_found").emitted, 10);
 }
 
 static void test_filter_and_disabled(void **state)
@@ -442,6 +472,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_absent_consumer_drops_show_as_seq_gap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_queue_overflow_is_counted_by_type, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_block_found_survives_a_full_queue, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_filter_and_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversize_invalid_and_custom_types, setup,
