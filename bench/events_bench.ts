@@ -12,8 +12,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { freePort, waitFor, waitForPort } from "../tests/harness/ports.ts";
-import { spawnManaged } from "../tests/harness/process.ts";
+import { waitFor } from "../stack/lib/ports.ts";
+import { startBitcoinNode } from "../tests/harness/bitcoin_node.ts";
 import { startEngine } from "../tests/harness/engine.ts";
 import { REGTEST_ADDRESS, ROOT } from "./bench_stack.ts";
 
@@ -58,29 +58,8 @@ async function metric(port: number, name: string): Promise<number> {
 }
 
 const dir = await Deno.makeTempDir({ prefix: "events-bench-" });
-const rpcPort = freePort();
-const node = spawnManaged({
-  name: "regtest-node",
-  cmd: Deno.execPath(),
-  args: [
-    "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    `${ROOT}stack/regtest/main.ts`,
-    "-regtest",
-    `-rpcport=${rpcPort}`,
-    "-rpcbind=127.0.0.1",
-    "-rpcuser=bench",
-    "-rpcpassword=bench",
-    `-datadir=${dir}`,
-    "-testbits=1e00ffff",
-    "-nolisten",
-  ],
-  logPath: `${dir}/node.log`,
-});
-await waitForPort(rpcPort, 30_000);
-const nodeInfo = { rpcHost: "127.0.0.1", rpcPort, user: "bench", pass: "bench" };
+// The TypeScript node: bitcoind has no -testbits.
+const node = await startBitcoinNode({ kind: "regtest-ts", testbits: "1e00ffff" });
 const common = {
   mindiff: 1e-10,
   startdiff: 1e-10,
@@ -107,7 +86,7 @@ const reading = (async () => {
 const rate = args.values.rate!, duration = args.values.duration!, conns = args.values.conns!;
 const paced = ["--conns", conns, "--rate", rate, "--duration", duration];
 
-const on = await startEngine(nodeInfo, {
+const on = await startEngine(node, {
   ...common,
   events: { enabled: true, socket_path: path, hashrate_interval_sec: 3600 },
 }, { readyTimeoutMs: 60_000 });
@@ -133,7 +112,7 @@ await waitFor(async () => (await metric(on.metricsPort, "ckpool_events_queued"))
 const dropped2 = await metric(on.metricsPort, "ckpool_events_dropped_total");
 await on.stop();
 
-const off = await startEngine(nodeInfo, { ...common, events: { enabled: false } }, {
+const off = await startEngine(node, { ...common, events: { enabled: false } }, {
   readyTimeoutMs: 60_000,
 });
 const withoutEvents = await loadgen(off.stratumPort, off.process.pid, paced);

@@ -6,6 +6,9 @@
  * cover its ports and directories.
  */
 
+import { HEALTH_ENV_VARS } from "../functions/health/config.ts";
+import { PUBLISHER_ENV_VARS } from "../functions/publisher/config.ts";
+import { exists } from "./lib/fs.ts";
 import { httpAnswers } from "./supervisor/readiness.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
 import type { StackConfig } from "./topology.ts";
@@ -14,24 +17,6 @@ import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
 
 const FUNCTIONS = new URL("../functions", import.meta.url).pathname;
-
-/** The publisher's variables: those of its deno.json task (a test keeps them equal). */
-export const PUBLISHER_ENV = [
-  "REGION",
-  "NATS_URL",
-  "PUBLISHER_SOCKET",
-  "PUBLISHER_SPOOL_DIR",
-  "PUBLISHER_SPOOL_MAX_BYTES",
-  "PUBLISHER_SEGMENT_BYTES",
-  "PUBLISHER_FSYNC",
-  "PUBLISHER_COMMIT_INTERVAL_MS",
-  "PUBLISHER_DEADLETTER",
-  "PUBLISHER_DEADLETTER_MAX_BYTES",
-  "PUBLISHER_MAX_INFLIGHT",
-  "PUBLISHER_PUBLISH_TIMEOUT_MS",
-  "PUBLISHER_METRICS_LISTEN",
-  "LOG_LEVEL",
-];
 
 export function publisherServiceName(region: Region): string {
   return `publisher-${region.name}`;
@@ -61,15 +46,6 @@ function natsPortFor(config: StackConfig, region: Region): number {
     : bridgePort(config.ports, region, "nats");
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function publisherService(config: StackConfig, region: Region): ServiceSpec {
   const dir = `${config.stackDir}/${publisherServiceName(region)}`;
   const sockets = socketDir(config);
@@ -96,7 +72,7 @@ export function publisherService(config: StackConfig, region: Region): ServiceSp
         `--allow-net=127.0.0.1:${nats},127.0.0.1:${metrics},unix:${socket}`,
         `--allow-read=${dir},${sockets}`,
         `--allow-write=${dir},${sockets}`,
-        `--allow-env=${PUBLISHER_ENV.join(",")}`,
+        `--allow-env=${PUBLISHER_ENV_VARS.join(",")}`,
         `${FUNCTIONS}/publisher/main.ts`,
       ],
       env: {
@@ -175,7 +151,7 @@ export function healthService(config: StackConfig, engines: readonly string[]): 
       args: [
         "run",
         "--allow-net=127.0.0.1",
-        "--allow-env=REGIONS,REGIONS_FILE,POLL_INTERVAL,CHECK_TIMEOUT,HEALTH_LISTEN,LOG_LEVEL",
+        `--allow-env=${HEALTH_ENV_VARS.join(",")}`,
         `${FUNCTIONS}/health/main.ts`,
       ],
       env: {

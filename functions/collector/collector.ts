@@ -11,7 +11,7 @@ import { backoffDelay, sleep } from "../lib/backoff.ts";
 import { createLogger, type Logger, LogSampler } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
 import { connectNats } from "../lib/nats_connect.ts";
-import { type HealthReport, type OpsServer, startOpsServer } from "../lib/ops_server.ts";
+import { type HealthReport, startOpsServer } from "../lib/ops_server.ts";
 import type { CollectorConfig } from "./config.ts";
 import { allMigrations, migrate } from "./migrate.ts";
 import { runNatsSource } from "./nats_source.ts";
@@ -280,22 +280,13 @@ export async function startCollector(
       seq_missing_total: [...sources.values()].reduce((n, s) => n + s.missing, 0),
     };
   };
-  let ops: OpsServer;
-  try {
-    ops = startOpsServer({
-      hostname: config.metricsListen.hostname,
-      port: config.metricsListen.port,
-      registry,
-      health,
-    });
-  } catch (error) {
-    throw new Error(
-      `collector: cannot listen on COLLECTOR_METRICS_LISTEN ` +
-        `${config.metricsListen.hostname}:${config.metricsListen.port}: ${
-          (error as Error).message
-        }`,
-    );
-  }
+  const ops = startOpsServer({
+    component: "collector",
+    listen: config.metricsListen,
+    listenVariable: "COLLECTOR_METRICS_LISTEN",
+    registry,
+    health,
+  });
 
   return {
     registry,

@@ -4,11 +4,12 @@ import {
   ConfigError,
   envHostPort,
   envInt,
+  envLogLevel,
   type EnvSource,
   envString,
   type HostPort,
 } from "../lib/config.ts";
-import { type LogLevel, parseLogLevel } from "../lib/log.ts";
+import type { LogLevel } from "../lib/log.ts";
 
 export type SourceSpec = { kind: "nats" } | { kind: "socket"; path: string };
 
@@ -73,12 +74,7 @@ export function sourcesFromArgs(args: string[]): SourceSpec[] | undefined {
 }
 
 export function loadCollectorConfig(env: EnvSource, args: string[] = []): CollectorConfig {
-  let logLevel: LogLevel;
-  try {
-    logLevel = parseLogLevel(env("LOG_LEVEL"));
-  } catch (error) {
-    throw new ConfigError((error as Error).message.replace(/^config: /, ""));
-  }
+  const logLevel = envLogLevel(env);
   return {
     sources: sourcesFromArgs(args) ??
       parseSources(envString(env, "COLLECTOR_SOURCE", "nats"), "COLLECTOR_SOURCE"),

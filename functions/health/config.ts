@@ -8,13 +8,14 @@
 import {
   ConfigError,
   envHostPort,
+  envLogLevel,
   envNumber,
   type EnvSource,
   type HostPort,
   parseHostPort,
 } from "../lib/config.ts";
 import { isRegionToken } from "../lib/envelope.ts";
-import { type LogLevel, parseLogLevel } from "../lib/log.ts";
+import type { LogLevel } from "../lib/log.ts";
 
 export interface RegionTarget {
   name: string;
@@ -126,12 +127,7 @@ export function loadHealthConfig(
     min: 0.05,
     max: 60,
   });
-  let logLevel: LogLevel;
-  try {
-    logLevel = parseLogLevel(env("LOG_LEVEL"));
-  } catch (error) {
-    throw new ConfigError((error as Error).message.replace(/^config: /, ""));
-  }
+  const logLevel = envLogLevel(env);
   return {
     regions,
     pollIntervalMs: Math.round(pollSeconds * 1000),

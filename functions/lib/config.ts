@@ -3,6 +3,8 @@
  * in its error: `config: PUBLISHER_SPOOL_MAX_BYTES must be an integer >= 1048576`.
  */
 
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
+
 /** Reads environment variables; tests pass a plain record instead of Deno.env. */
 export type EnvSource = (name: string) => string | undefined;
 
@@ -70,6 +72,11 @@ export function envEnum<T extends string>(
     throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got '${raw}'`);
   }
   return raw as T;
+}
+
+/** LOG_LEVEL, `info` when unset. */
+export function envLogLevel(env: EnvSource): LogLevel {
+  return envEnum(env, "LOG_LEVEL", LOG_LEVELS, "info");
 }
 
 export interface HostPort {

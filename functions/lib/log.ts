@@ -4,7 +4,8 @@
  * loses at most the line being written.
  */
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -58,12 +59,6 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: (msg, fields) => write("warn", msg, fields),
     error: (msg, fields) => write("error", msg, fields),
   };
-}
-
-export function parseLogLevel(text: string | undefined): LogLevel {
-  if (text === undefined || text === "") return "info";
-  if (text in RANK) return text as LogLevel;
-  throw new Error(`config: LOG_LEVEL must be one of debug, info, warn, error, got '${text}'`);
 }
 
 /**

@@ -3,6 +3,7 @@
  * (Prometheus text) and `GET /health` (JSON; 200 when ok or degraded, 503 when down).
  */
 
+import type { HostPort } from "./config.ts";
 import type { Registry } from "./metrics.ts";
 
 export type HealthStatus = "ok" | "degraded" | "down";
@@ -14,8 +15,11 @@ export interface HealthReport {
 }
 
 export interface OpsServerOptions {
-  hostname: string;
-  port: number;
+  /** `publisher`, `collector`: starts the error when the address cannot be bound. */
+  component: string;
+  listen: HostPort;
+  /** The variable `listen` came from, named in that error. */
+  listenVariable: string;
   registry: Registry;
   health: () => HealthReport;
 }
@@ -44,11 +48,21 @@ export function handleOps(
   return new Response("not found\n", { status: 404 });
 }
 
+/** Serves /metrics and /health on `options.listen`; throws, naming the variable, when it cannot. */
 export function startOpsServer(options: OpsServerOptions): OpsServer {
-  const server = Deno.serve(
-    { hostname: options.hostname, port: options.port, onListen: () => {} },
-    (request) => handleOps(request, options.registry, options.health),
-  );
+  const { hostname, port } = options.listen;
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve(
+      { hostname, port, onListen: () => {} },
+      (request) => handleOps(request, options.registry, options.health),
+    );
+  } catch (error) {
+    throw new Error(
+      `${options.component}: cannot listen on ${options.listenVariable} ${hostname}:${port}: ` +
+        (error as Error).message,
+    );
+  }
   return {
     port: (server.addr as Deno.NetAddr).port,
     close: () => server.shutdown(),

@@ -1,16 +1,17 @@
 /** Publisher configuration from the environment (see README.md for each variable). */
 
 import {
+  ConfigError,
   envEnum,
   envHostPort,
   envInt,
+  envLogLevel,
   type EnvSource,
   envString,
   type HostPort,
 } from "../lib/config.ts";
 import { isRegionToken } from "../lib/envelope.ts";
-import { ConfigError } from "../lib/config.ts";
-import { type LogLevel, parseLogLevel } from "../lib/log.ts";
+import type { LogLevel } from "../lib/log.ts";
 
 export interface PublisherConfig {
   region: string;
@@ -58,12 +59,7 @@ export function loadPublisherConfig(env: EnvSource): PublisherConfig {
     min: 64 * 1024,
     max: spoolMaxBytes,
   });
-  let logLevel: LogLevel;
-  try {
-    logLevel = parseLogLevel(env("LOG_LEVEL"));
-  } catch (error) {
-    throw new ConfigError((error as Error).message.replace(/^config: /, ""));
-  }
+  const logLevel = envLogLevel(env);
   return {
     region,
     natsUrl: envString(env, "NATS_URL", "nats://127.0.0.1:4222"),

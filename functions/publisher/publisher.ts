@@ -245,20 +245,16 @@ export async function startPublisher(
   let ops: OpsServer;
   try {
     ops = startOpsServer({
-      hostname: config.metricsListen.hostname,
-      port: config.metricsListen.port,
+      component: "publisher",
+      listen: config.metricsListen,
+      listenVariable: "PUBLISHER_METRICS_LISTEN",
       registry,
       health,
     });
   } catch (error) {
     socket.close();
     await spool.close();
-    throw new Error(
-      `publisher: cannot listen on PUBLISHER_METRICS_LISTEN ` +
-        `${config.metricsListen.hostname}:${config.metricsListen.port}: ${
-          (error as Error).message
-        }`,
-    );
+    throw error;
   }
 
   link.start();

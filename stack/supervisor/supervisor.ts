@@ -5,7 +5,7 @@
  * keeps dying, and stops everything in reverse start order.
  */
 
-import { type ManagedProcess, spawnManaged } from "../../tests/harness/process.ts";
+import { awaitReady, lastLines, type ManagedProcess, spawnManaged } from "../lib/process.ts";
 import { startLevels } from "./order.ts";
 import { tcpOpen } from "./readiness.ts";
 import type { ServiceSpec } from "./types.ts";
@@ -53,18 +53,6 @@ interface Supervised {
   restarts: number;
   recentRestarts: number[];
   timer?: ReturnType<typeof setTimeout>;
-}
-
-function tail(text: string, lines = 15): string {
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
-}
-
-function signal(pid: number, sig: Deno.Signal): void {
-  try {
-    Deno.kill(pid, sig);
-  } catch {
-    // already gone
-  }
 }
 
 export class Supervisor {
@@ -141,24 +129,13 @@ export class Supervisor {
       const s = this.#state.get(name)!;
       if (!s.proc || s.exitCode !== null) continue;
       this.#options.report(`stopping ${name}`);
-      const code = await this.#terminate(s, s.proc);
+      const code = await s.proc.stop(this.#options.stopGraceMs);
       this.#options.report(`stopped ${name} (exit ${code})`);
     }
   }
 
   #logPath(name: string): string {
     return `${this.#options.logDir}/${name}.log`;
-  }
-
-  /** Sends the service's stop signal, then SIGKILL (to the group) after the grace period. */
-  async #terminate(s: Supervised, proc: ManagedProcess): Promise<number> {
-    signal(proc.pid, s.spec.stopSignal ?? "SIGTERM");
-    const timer = setTimeout(() => {
-      signal(s.spec.processGroup ? -proc.pid : proc.pid, "SIGKILL");
-    }, this.#options.stopGraceMs);
-    const code = await proc.exited;
-    clearTimeout(timer);
-    return code;
   }
 
   async #launch(s: Supervised, first: boolean): Promise<void> {
@@ -174,11 +151,10 @@ export class Supervisor {
     const began = Date.now();
     const proc = spawnManaged({
       name: spec.name,
-      cmd: command.cmd,
-      args: command.args,
-      env: command.env,
-      cwd: command.cwd,
+      ...command,
       logPath: this.#logPath(spec.name),
+      stopSignal: spec.stopSignal,
+      processGroup: spec.processGroup,
     });
     s.proc = proc;
     s.exitCode = null;
@@ -207,27 +183,14 @@ export class Supervisor {
     }
   }
 
-  async #awaitReady(s: Supervised, proc: ManagedProcess): Promise<void> {
-    const { spec } = s;
-    const timeoutMs = spec.readyTimeoutMs ?? 30_000;
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      if (s.proc === proc && s.exitCode !== null) {
-        throw new Error(
-          `${spec.name} exited with code ${s.exitCode} before it was ready; ` +
-            `log ${proc.logPath}:\n${tail(proc.log())}`,
-        );
-      }
-      if (this.#stopping) throw new Error(`${spec.name}: not ready, the stack is stopping`);
-      if (await spec.ready()) return;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${spec.name} was not ready after ${timeoutMs} ms; log ${proc.logPath}:\n` +
-            tail(proc.log()),
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  #awaitReady(s: Supervised, proc: ManagedProcess): Promise<void> {
+    return awaitReady(proc, {
+      ready: () => s.spec.ready(),
+      timeoutMs: s.spec.readyTimeoutMs ?? 30_000,
+      intervalMs: 50,
+      logLines: 15,
+      abandoned: () => this.#stopping ? "the stack is stopping" : undefined,
+    });
   }
 
   #onExit(s: Supervised, proc: ManagedProcess, code: number): void {
@@ -247,7 +210,7 @@ export class Supervisor {
     s.recentRestarts = s.recentRestarts.filter((t) => now - t < policy.windowMs);
     this.#options.report(
       `${name} (pid ${proc.pid}) exited unexpectedly with code ${code}; ` +
-        `last log lines:\n${tail(proc.log(), 5)}`,
+        `last log lines:\n${lastLines(proc.log(), 5)}`,
     );
     if (s.recentRestarts.length >= policy.maxRestarts) {
       const error = new Error(
@@ -271,9 +234,7 @@ export class Supervisor {
         this.#options.report(`restart of ${name} failed: ${error.message}`);
         // A child that runs but never became ready counts as another crash.
         const current = s.proc;
-        if (current && s.exitCode === null) {
-          signal(s.spec.processGroup ? -current.pid : current.pid, "SIGKILL");
-        }
+        if (current && s.exitCode === null) void current.kill();
       });
     }, delay);
   }

@@ -10,16 +10,8 @@ import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { startNats } from "../harness/nats.ts";
 import { startRedis } from "../harness/redis.ts";
 import { startPostgres } from "../harness/postgres.ts";
+import { exists } from "../../stack/lib/fs.ts";
 import { tcpOpen } from "../../stack/supervisor/readiness.ts";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** After stop(): the process is gone and nothing listens on its port. */
 async function assertGone(pid: number, port: number): Promise<void> {

@@ -9,12 +9,8 @@ import { requires } from "../harness/permissions.ts";
 import type { StackConfig } from "../../stack/topology.ts";
 import { bridgePort } from "../../stack/topology_bridges.ts";
 import { engineConfig } from "../../stack/topology_engine.ts";
-import {
-  healthRegions,
-  PUBLISHER_ENV,
-  publisherService,
-  publisherSocket,
-} from "../../stack/topology_pipeline.ts";
+import { healthRegions, publisherService, publisherSocket } from "../../stack/topology_pipeline.ts";
+import { PUBLISHER_ENV_VARS } from "../../functions/publisher/config.ts";
 import { resolveMiningSettings } from "../../stack/topology_settings.ts";
 
 function env(vars: Record<string, string>): (name: string) => string | undefined {
@@ -173,6 +169,6 @@ requires({
       Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)),
     ) as { tasks: Record<string, string> };
     const allowed = /--allow-env=(\S+)/.exec(deno.tasks.publisher)?.[1].split(",");
-    assert.deepEqual(PUBLISHER_ENV, allowed);
+    assert.deepEqual(PUBLISHER_ENV_VARS, allowed);
   },
 });

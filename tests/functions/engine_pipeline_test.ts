@@ -11,7 +11,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { startBitcoinNode } from "../harness/bitcoin_node.ts";
 import { type Engine, startEngine } from "../harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
+import { waitFor } from "../../stack/lib/ports.ts";
 import { connectMiner, mineShare, regtestAddress, submitShare } from "../engine/miner.ts";
 import { metric } from "./_functions.ts";
 import { type PipelineStack, sourceRow, startPipeline, storeCounts } from "./_stack.ts";

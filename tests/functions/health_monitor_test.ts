@@ -6,7 +6,7 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { requires } from "../harness/permissions.ts";
-import { freePort, waitFor } from "../harness/ports.ts";
+import { freePort, waitFor } from "../../stack/lib/ports.ts";
 import { spawnHealth, waitHealthy } from "./_functions.ts";
 
 const POLL_SECONDS = 0.2;

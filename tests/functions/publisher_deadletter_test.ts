@@ -2,7 +2,7 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
+import { waitFor } from "../../stack/lib/ports.ts";
 import { FakeEngine } from "./_engine.ts";
 import { metric } from "./_functions.ts";
 import { startPipeline, waitForAll } from "./_stack.ts";

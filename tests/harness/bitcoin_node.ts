@@ -5,12 +5,14 @@
  * RPC and P2P ports on 127.0.0.1, and Basic auth; `rpc()` throws an
  * `RpcCallError` carrying bitcoind's code and message.
  */
-import { freePort } from "./ports.ts";
+import { freePort } from "../../stack/lib/ports.ts";
 import { launchService, type ServiceHandle } from "./service.ts";
 
 export type BitcoinNodeKind = "regtest-ts" | "bitcoind";
 
 export interface BitcoinNodeOptions {
+  /** Run this implementation; by default bitcoind when one is found, else regtest-ts. */
+  kind?: BitcoinNodeKind;
   /** Peers as "127.0.0.1:port" (their p2pPort). */
   addnode?: string[];
   /** bitcoind's -prune (0 off, 1 manual, >= 550 MiB). */
@@ -79,7 +81,10 @@ export function bitcoinNodeKind(): BitcoinNodeKind {
 }
 
 export async function startBitcoinNode(opts: BitcoinNodeOptions = {}): Promise<BitcoinNode> {
-  const bitcoind = bitcoindPath();
+  const bitcoind = opts.kind === "regtest-ts" ? undefined : bitcoindPath();
+  if (opts.kind === "bitcoind" && !bitcoind) {
+    throw new Error("startBitcoinNode: kind bitcoind, but no bitcoind found (env BITCOIND, PATH)");
+  }
   const kind: BitcoinNodeKind = bitcoind ? "bitcoind" : "regtest-ts";
   if (kind === "bitcoind" && opts.testbits !== undefined) {
     throw new Error("startBitcoinNode: testbits is a regtest-ts flag; bitcoind has no such option");

@@ -5,8 +5,8 @@
  * `await using`, and at process exit if a test forgot.
  */
 
-import { freePort } from "./ports.ts";
-import { type ManagedProcess, spawnManaged } from "./process.ts";
+import { freePort } from "../../stack/lib/ports.ts";
+import { awaitReady, type ManagedProcess, spawnManaged } from "../../stack/lib/process.ts";
 import type { CommandSpec } from "../../stack/supervisor/types.ts";
 
 export interface ServiceDefinition {
@@ -37,16 +37,12 @@ export interface ServiceHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const owned = new Set<{ pid: () => number; group: boolean; dirs: string[] }>();
+/** Directories of services not stopped yet (their processes die with stack/lib/process.ts). */
+const owned = new Set<string[]>();
 
 globalThis.addEventListener("unload", () => {
-  for (const entry of owned) {
-    try {
-      Deno.kill(entry.group ? -entry.pid() : entry.pid(), "SIGKILL");
-    } catch {
-      // already gone
-    }
-    for (const dir of entry.dirs) {
+  for (const dirs of owned) {
+    for (const dir of dirs) {
       try {
         Deno.removeSync(dir, { recursive: true });
       } catch {
@@ -56,47 +52,19 @@ globalThis.addEventListener("unload", () => {
   }
 });
 
-function tail(text: string): string {
-  return text.trimEnd().split("\n").slice(-20).join("\n");
-}
-
-function send(pid: number, sig: Deno.Signal): void {
-  try {
-    Deno.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
-
 async function spawnReady(def: ServiceDefinition): Promise<ManagedProcess> {
-  const command = def.command();
   const proc = spawnManaged({
     name: def.name,
-    cmd: command.cmd,
-    args: command.args,
-    env: command.env,
-    cwd: command.cwd,
+    ...def.command(),
     logPath: def.logPath,
+    stopSignal: def.stopSignal,
+    processGroup: def.processGroup,
   });
-  let exitCode: number | null = null;
-  proc.exited.then((code) => (exitCode = code));
-  const timeoutMs = def.readyTimeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  while (!(await def.ready())) {
-    if (exitCode !== null) {
-      throw new Error(
-        `${def.name} exited with code ${exitCode} before it was ready; log ${def.logPath}:\n` +
-          tail(proc.log()),
-      );
-    }
-    if (Date.now() > deadline) {
-      send(def.processGroup ? -proc.pid : proc.pid, "SIGKILL");
-      await proc.exited;
-      throw new Error(
-        `${def.name} was not ready after ${timeoutMs} ms; log ${def.logPath}:\n${tail(proc.log())}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+  try {
+    await awaitReady(proc, { ready: () => def.ready(), timeoutMs: def.readyTimeoutMs ?? 30_000 });
+  } catch (error) {
+    await proc.kill();
+    throw error;
   }
   return proc;
 }
@@ -112,18 +80,11 @@ export async function launchService(def: ServiceDefinition): Promise<ServiceHand
     throw error;
   }
   let running = true;
-  const entry = { pid: () => proc.pid, group: def.processGroup ?? false, dirs: def.ownedDirs };
-  owned.add(entry);
+  owned.add(def.ownedDirs);
 
   const stopProcess = async () => {
     if (!running) return;
-    send(proc.pid, def.stopSignal);
-    const timer = setTimeout(
-      () => send(def.processGroup ? -proc.pid : proc.pid, "SIGKILL"),
-      10_000,
-    );
-    await proc.exited;
-    clearTimeout(timer);
+    await proc.stop(10_000);
     running = false;
   };
   let stopped = false;
@@ -131,7 +92,7 @@ export async function launchService(def: ServiceDefinition): Promise<ServiceHand
     if (stopped) return;
     stopped = true;
     await stopProcess();
-    owned.delete(entry);
+    owned.delete(def.ownedDirs);
     for (const dir of def.ownedDirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
 
@@ -143,8 +104,7 @@ export async function launchService(def: ServiceDefinition): Promise<ServiceHand
     stop,
     async kill() {
       if (!running) return;
-      send(def.processGroup ? -proc.pid : proc.pid, "SIGKILL");
-      await proc.exited;
+      await proc.kill();
       running = false;
     },
     async restart() {

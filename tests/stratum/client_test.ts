@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { requires } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
+import { waitFor } from "../../stack/lib/ports.ts";
 import { StratumClient } from "./client.ts";
 import { FakePool } from "./fake_pool.ts";
 import { fromHex } from "./hash.ts";

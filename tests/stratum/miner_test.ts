@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { requires } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
+import { waitFor } from "../../stack/lib/ports.ts";
 import { FakePool } from "./fake_pool.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
