@@ -8,11 +8,14 @@
 #include "log.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct sig_entry {
 	char *address;
@@ -62,6 +65,24 @@ static void free_table(struct sig_table *t)
 	t->count = 0;
 }
 
+/* Bech32 addresses are case-insensitive and miners are looked up by the
+ * lower-case form; base58 addresses are case-sensitive and kept as written. */
+static char *canonical_address(const char *address)
+{
+	static const char *const hrps[] = { "bc1", "tb1", "bcrt1" };
+	char *copy = strdup(address);
+	bool bech32 = false;
+
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < sizeof(hrps) / sizeof(hrps[0]); i++)
+		if (strncasecmp(address, hrps[i], strlen(hrps[i])) == 0)
+			bech32 = true;
+	for (char *c = copy; bech32 && *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return copy;
+}
+
 static int table_from_json(json_t *root, struct sig_table *t, char *err, size_t errlen)
 {
 	const char *address;
@@ -85,7 +106,7 @@ static int table_from_json(json_t *root, struct sig_table *t, char *err, size_t 
 			log_warn("coinbase_sigs",
 				 "signature for %s cut to %d printable ASCII bytes: \"%s\"",
 				 address, MINER_SIG_MAX, e->text);
-		e->address = strdup(address);
+		e->address = canonical_address(address);
 		if (e->address)
 			t->count++;
 	}

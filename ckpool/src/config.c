@@ -62,6 +62,10 @@ static void set_defaults(struct config *cfg)
 	cfg->idle_timeout_s = 900;
 	cfg->handshake_timeout_s = 30;
 	cfg->max_conns_per_ip = 1024;
+	cfg->max_connections = 0;
+	cfg->max_pending_total_bytes = (size_t)512 << 20;
+	cfg->request_rate = 500;
+	cfg->request_burst = 2000;
 	cfg->vardiff_target_s = 10;
 	cfg->stratum_threads = 2;
 }
@@ -425,6 +429,14 @@ static int read_limits(struct config_errors *e, struct config *cfg, json_t *root
 			   &cfg->handshake_timeout_s, 1, 3600)
 	       || read_int(e, root, "max_conns_per_ip", "max_conns_per_ip",
 			   &cfg->max_conns_per_ip, 0, 1000000)
+	       || read_int(e, root, "max_connections", "max_connections", &cfg->max_connections,
+			   0, 10000000)
+	       || read_size(e, root, "max_pending_total_bytes", "max_pending_total_bytes",
+			    &cfg->max_pending_total_bytes, 1 << 20, (size_t)1 << 40)
+	       || read_double(e, root, "request_rate", "request_rate", &cfg->request_rate, 1,
+			      1e7)
+	       || read_double(e, root, "request_burst", "request_burst", &cfg->request_burst, 1,
+			      1e7)
 	       || read_double(e, root, "vardiff_target_s", "vardiff_target_s",
 			      &cfg->vardiff_target_s, 0.1, 3600)
 	       || read_int(e, root, "stratum_threads", "stratum_threads", &cfg->stratum_threads,
@@ -492,7 +504,8 @@ static const char *const known_top_level[] = {
 	"state_dir",
 	"region", "pool_instance", "mode", "primary", "relay_listen", "events", "metrics_listen",
 	"coinbase_sigs", "max_line_bytes", "max_pending_bytes", "idle_timeout_s",
-	"handshake_timeout_s", "max_conns_per_ip", "vardiff_target_s", "stratum_threads", NULL
+	"handshake_timeout_s", "max_conns_per_ip", "max_connections", "max_pending_total_bytes",
+	"request_rate", "request_burst", "vardiff_target_s", "stratum_threads", NULL
 };
 
 static int read_everything(struct config_errors *e, struct config *cfg, json_t *root)

@@ -81,6 +81,10 @@ struct config {
 	int idle_timeout_s;
 	int handshake_timeout_s;
 	int max_conns_per_ip;       /* 0 = unlimited */
+	int max_connections;        /* all listeners together; 0 = by the open-file limit */
+	size_t max_pending_total_bytes; /* unsent bytes of all connections together */
+	double request_rate;        /* per-connection requests per second (token refill) */
+	double request_burst;       /* per-connection request bucket size */
 	double vardiff_target_s;
 	int stratum_threads;
 	char *unknown_keys[CONFIG_MAX_UNKNOWN + 1];

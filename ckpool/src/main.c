@@ -332,16 +332,22 @@ failed:
 	return 1;
 }
 
+/*
+ * Producers of work stop before its consumers: the relay link and the
+ * generator publish workbases into Stratum, so they go first; Stratum may
+ * still hand a last block to submit, so submit stops after Stratum; events
+ * outlive everything that emits them (miner_disconnected at shutdown).
+ */
 static void stop_services(struct engine *e)
 {
+	relay_mode_stop();
+	if (e->generator_on)
+		generator_stop();
 	if (e->stratum_on)
 		stratum_stop();
 	if (e->best_diff_on)
 		best_diff_global_close();
 	hashrate_tracker_clear();
-	relay_mode_stop();
-	if (e->generator_on)
-		generator_stop();
 	if (e->submit_on)
 		submit_stop();
 	if (e->metrics_on)

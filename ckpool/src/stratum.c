@@ -37,9 +37,7 @@
 #define EVENTS_PER_WAIT 256
 #define ACCEPTS_PER_EVENT 64
 
-/* Compile-time limits until config.c grows keys for them (see stratum.h). */
 #define FD_RESERVE 256              /* descriptors kept for RPC, logs, metrics */
-#define PENDING_BUDGET_BYTES ((size_t)512 << 20)
 
 struct listener {
 	enum fd_kind kind;          /* FD_LISTENER */
@@ -264,9 +262,10 @@ static void close_doomed(struct io_thread *t)
 /* Refills c's request bucket for the time since the last refill. */
 static void refill_tokens(struct conn *c, double now)
 {
-	double tokens = c->tokens + (now - c->tokens_at) * STRATUM_REQUEST_RATE;
+	const struct config *cfg = server.settings.cfg;
+	double tokens = c->tokens + (now - c->tokens_at) * cfg->request_rate;
 
-	c->tokens = (float)(tokens > STRATUM_REQUEST_BURST ? STRATUM_REQUEST_BURST : tokens);
+	c->tokens = (float)(tokens > cfg->request_burst ? cfg->request_burst : tokens);
 	c->tokens_at = now;
 }
 
@@ -417,7 +416,7 @@ static void adopt_connection(struct io_thread *t, int fd, const char *ip, uint16
 	}
 	c->id = atomic_fetch_add(&server.next_client_id, 1) + 1;
 	c->thread = t;
-	c->tokens = STRATUM_REQUEST_BURST;
+	c->tokens = (float)server.settings.cfg->request_burst;
 	c->tokens_at = c->connected_at;
 	stratum_conn_init(c);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -669,13 +668,14 @@ failed:
 	return -1;
 }
 
-/* Connections all listeners together may hold: STRATUM_MAX_CONNECTIONS,
- * and never so many that the engine runs out of descriptors for its own
- * sockets and files (accept failing with EMFILE would also spin). */
-static long connection_limit(void)
+/* Connections all listeners together may hold: max_connections (or
+ * STRATUM_MAX_CONNECTIONS when 0), and never so many that the engine runs
+ * out of descriptors for its own sockets and files (accept failing with
+ * EMFILE would also spin). */
+static long connection_limit(const struct config *cfg)
 {
 	struct rlimit rl;
-	long limit = STRATUM_MAX_CONNECTIONS;
+	long limit = cfg->max_connections > 0 ? cfg->max_connections : STRATUM_MAX_CONNECTIONS;
 
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY) {
 		long by_fds = (long)rl.rlim_cur - FD_RESERVE;
@@ -703,8 +703,8 @@ static void init_settings(const struct config *cfg, enum network net)
 	st->vardiff.target_time = cfg->vardiff_target_s;
 	st->vardiff.retarget_time = cfg->vardiff_target_s * 6;
 	st->old_diff_grace_s = cfg->vardiff_target_s * 2 > 10 ? cfg->vardiff_target_s * 2 : 10;
-	server.max_connections = connection_limit();
-	server.pending_budget = PENDING_BUDGET_BYTES;
+	server.max_connections = connection_limit(cfg);
+	server.pending_budget = cfg->max_pending_total_bytes;
 }
 
 /* Wakes every I/O thread; the caller holds wake_lock. */

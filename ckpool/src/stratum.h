@@ -28,14 +28,13 @@
 
 struct conn;
 
-/* Requests a connection may send: a bucket of STRATUM_REQUEST_BURST lines
- * refilled at STRATUM_REQUEST_RATE per second; a line finding it empty
- * closes the connection ("too many requests"). Far above what a miner (or a
- * proxy for many) sends once vardiff has settled. */
-#define STRATUM_REQUEST_BURST 2000.0
-#define STRATUM_REQUEST_RATE 500.0
-/* Connections of all listeners together (further ones are closed at once);
- * also never more than the open-file limit minus a reserve. */
+/* Requests a connection may send: a bucket of config request_burst lines
+ * (default 2000) refilled at request_rate per second (default 500); a line
+ * finding it empty closes the connection ("too many requests"). Far above
+ * what a miner (or a proxy for many) sends once vardiff has settled. */
+/* Connections of all listeners together when max_connections is 0 (further
+ * ones are closed at once); also never more than the open-file limit minus
+ * a reserve. */
 #define STRATUM_MAX_CONNECTIONS 1000000L
 /* Highest share difficulty when maxdiff is 0 (no limit configured), also
  * the cap of mining.suggest_difficulty: above today's network difficulty

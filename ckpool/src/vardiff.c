@@ -27,6 +27,9 @@ double vardiff_clamp(const struct vardiff *v, const struct vardiff_policy *p, do
 
 	if (p->suggestion_is_floor && v && v->suggested > floor_diff)
 		floor_diff = v->suggested;
+	/* A miner's suggestion raises the floor but never above the pool's ceiling. */
+	if (p->maxdiff > 0 && floor_diff > p->maxdiff)
+		floor_diff = p->maxdiff;
 	if (p->maxdiff > 0 && d > p->maxdiff)
 		d = p->maxdiff;
 	if (!(d >= floor_diff))         /* also catches NaN */

@@ -186,10 +186,27 @@ static void test_suggestion_sets_and_floors(void **state)
 	assert_true(d == 1000);
 }
 
+/* A suggestion is a floor, but the pool's maxdiff is the ceiling of that floor. */
+static void test_suggestion_floor_stays_under_maxdiff(void **state)
+{
+	struct vardiff_policy p = policy();
+	struct vardiff v;
+	double d = 0;
+
+	(void)state;
+	p.maxdiff = 1000;
+	vardiff_init(&v, &p, 100, 0);
+	assert_true(p.suggestion_is_floor);
+	assert_true(vardiff_suggest(&v, &p, 1e6, 1, &d));
+	assert_true(d == 1000);
+	assert_true(vardiff_clamp(&v, &p, 5e5) == 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_suggestion_floor_stays_under_maxdiff),
 		cmocka_unit_test(test_fast_miner_goes_up_in_one_step),
 		cmocka_unit_test(test_slow_miner_goes_down_after_the_window),
 		cmocka_unit_test(test_on_target_stays),

@@ -61,6 +61,18 @@ const CONFIG_ERRORS: Array<[string, (c: Record<string, unknown>) => void, string
   ["max_line_bytes too small", (c) => (c.max_line_bytes = 10), "config: max_line_bytes must be"],
   ["metrics_listen malformed", (c) => (c.metrics_listen = "9100"), "config: metrics_listen"],
   ["region with spaces", (c) => (c.region = "eu west"), "config: region must be"],
+  ["request_rate zero", (c) => (c.request_rate = 0), "config: request_rate must be"],
+  ["max_connections negative", (c) => (c.max_connections = -1), "config: max_connections"],
+  [
+    "max_pending_total_bytes too small",
+    (c) => (c.max_pending_total_bytes = 1024),
+    "config: max_pending_total_bytes must be",
+  ],
+  ["maxdiff below mindiff", (c) => {
+    c.mindiff = 10;
+    c.startdiff = 10;
+    c.maxdiff = 5;
+  }, "config: maxdiff must be"],
   [
     "coinbase_sigs missing file",
     (c) => (c.coinbase_sigs = "/nonexistent/sigs.json"),
@@ -191,6 +203,32 @@ requires({
         const expected = ("secondsig-" + "x".repeat(40)).slice(0, 32);
         const next = await client.waitForJob((j) => toHex(j.coinb1).includes(asciiHex(expected)));
         assert(!toHex(next.coinb1).includes(asciiHex(expected + "x")), "cut at 32 bytes");
+        await client.close();
+      } finally {
+        assertEquals(await engine.stop(), 0);
+      }
+    } finally {
+      await node.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+requires({
+  name: "engine: a coinbase_sigs key in upper-case bech32 matches the miner's address",
+  permissions: SERVICE_PERMISSIONS,
+  fn: async () => {
+    const node = await startBitcoinNode();
+    const dir = await Deno.makeTempDir({ prefix: "ckpool-sigcase-" });
+    try {
+      const address = regtestAddress();
+      const sigs = `${dir}/sigs.json`;
+      // Bech32 is case-insensitive: a file written in upper case still applies.
+      await Deno.writeTextFile(sigs, JSON.stringify({ [address.toUpperCase()]: "upper-sig" }));
+      const engine = await startEngine(node, { coinbase_sigs: sigs });
+      try {
+        const { client, job } = await connectMiner(engine, address);
+        assert(toHex(job.coinb1).includes(asciiHex("upper-sig")), "signature applied");
         await client.close();
       } finally {
         assertEquals(await engine.stop(), 0);
