@@ -66,8 +66,11 @@ export async function startBenchStack(options: StackOptions): Promise<BenchStack
       blockpoll_ms: 100,
       logdir: `${dir}/engine-logs`,
       events: { enabled: false },
-      // Every bench connection comes from 127.0.0.1: lift the per-IP limit.
+      // Every bench connection comes from 127.0.0.1: lift the per-IP limit;
+      // saturation sends far more than a miner's 500 requests/s per connection.
       max_conns_per_ip: 0,
+      request_rate: 1e6,
+      request_burst: 1e6,
     }, { readyTimeoutMs: 30_000 });
     const { stratumPort } = engine;
     await untilExit(

@@ -65,6 +65,8 @@ const common = {
   startdiff: 1e-10,
   maxdiff: 1e-10,
   max_conns_per_ip: 0,
+  request_rate: 1e6,
+  request_burst: 1e6,
   blockpoll_ms: 100,
 };
 

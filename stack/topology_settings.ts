@@ -47,7 +47,10 @@ export function resolveMiningSettings(env: EnvLookup): MiningSettings {
     throw new Error(`TBG_RELAY_MODE must be "passthrough" or "primary" (got "${mode}")`);
   }
   const token = env("TBG_RELAY_AUTH_TOKEN") ?? DEFAULT_MINING.relayAuthToken;
-  if (token.length < 8) throw new Error("TBG_RELAY_AUTH_TOKEN must have at least 8 characters");
+  if (token.length < 16) {
+    // The engine refuses relay tokens shorter than 16 bytes (config: primary.auth_token).
+    throw new Error("TBG_RELAY_AUTH_TOKEN must have at least 16 characters");
+  }
   const address = env("TBG_MINER_ADDRESS") ?? DEFAULT_MINING.minerAddress;
   if (!/^[A-Za-z0-9]{26,90}$/.test(address)) {
     throw new Error(`TBG_MINER_ADDRESS must be a regtest address (got "${address}")`);
