@@ -1,18 +1,22 @@
 /**
- * Template propagation primary -> relay on loopback, by template size.
+ * Template propagation primary -> relay on loopback, by template size,
+ * cold (every transaction new to the relay: sent in full) and warm (the
+ * relay holds them: sent as 32-byte references).
  *
- *   deno run -A bench/relay_bench.ts [--samples 25] [--sizes 1,1000,4000]
+ *   deno run -A bench/relay_bench.ts [--samples 20] [--cold 20] [--sizes 1,1000,4000]
  *
  * Starts two regtest nodes, a primary engine (update_interval 1 s, so it
  * pushes a template every second) and one passthrough relay. For each size
- * it fills the primary's mempool to that many transactions (`fillmempool`),
- * skips two templates, then collects the relay's per-template latency from
- * its "template received" log lines: relay wall clock after the template was
- * parsed, turned into a workbase and published to miners, minus the
- * primary's send time (taken when the generator handed the workbase to the
- * relay server, so it includes serialization on the primary). Both engines
- * share this host's clock. Prints p50/p99/max, the template size and the
- * link's own delay (half the heartbeat RTT). Figures only; nothing asserts.
+ * and cold sample it mines the primary's mempool empty, fills it with that
+ * many new transactions (`fillmempool`) and collects the relay's "template
+ * received" log lines: the first template with the new transactions is
+ * cold (txs_full = txs), the following ones are warm (references). Latency
+ * is the relay's wall clock after the template was decoded, turned into a
+ * workbase and published to miners, minus the primary's send time (taken
+ * when the generator handed the workbase to the relay server, so it
+ * includes encoding on the primary). Both engines share this host's clock.
+ * Prints p50/p99/max per kind, the frame size and the link's own delay
+ * (half the heartbeat RTT). Figures only; nothing asserts.
  */
 
 import { startBitcoinNode } from "../tests/harness/bitcoin_node.ts";
@@ -25,27 +29,50 @@ import {
   startEngine,
 } from "../tests/harness/engine.ts";
 import { freePort, waitFor } from "../tests/harness/ports.ts";
+import { regtestAddress } from "../tests/engine/miner.ts";
 
 function option(name: string): string | undefined {
   const at = Deno.args.indexOf(`--${name}`);
   return at >= 0 ? Deno.args[at + 1] : undefined;
 }
-const samples = Number(option("samples") ?? 25);
+const samples = Number(option("samples") ?? 20);
+const coldSamples = Number(option("cold") ?? samples);
 const sizes = (option("sizes") ?? "1,1000,4000").split(",").map(Number);
 
 interface Received {
   latency_ms: number;
+  decode_ms: number;
   bytes: number;
+  txs: number;
+  txs_full: number;
 }
 
 function received(relay: Engine): Received[] {
   return relay.logLines()
     .filter((l) => l.component === "relay_client" && l.msg === "template received")
-    .map((l) => ({ latency_ms: l.latency_ms as number, bytes: l.bytes as number }));
+    .map((l) => ({
+      latency_ms: l.latency_ms as number,
+      decode_ms: l.decode_ms as number,
+      bytes: l.bytes as number,
+      txs: l.txs as number,
+      txs_full: l.txs_full as number,
+    }));
 }
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+function row(size: number, kind: string, got: Received[]): string {
+  const lat = got.map((r) => r.latency_ms).sort((a, b) => a - b);
+  const dec = got.map((r) => r.decode_ms).sort((a, b) => a - b);
+  const kib = got.reduce((n, r) => n + r.bytes, 0) / got.length / 1024;
+  const f = (v: number, w = 7) => v.toFixed(2).padStart(w);
+  return `${String(size).padStart(5)}  ${kind.padEnd(4)} ${String(got.length).padStart(3)}  ${
+    kib.toFixed(1).padStart(10)
+  }  ${f(quantile(lat, 0.5))}  ${f(quantile(lat, 0.99))}  ${f(lat[lat.length - 1])}  ${
+    f(quantile(dec, 0.5), 9)
+  }`;
 }
 
 const primaryNode = await startBitcoinNode();
@@ -67,31 +94,42 @@ try {
     what: "a first RTT",
   });
   console.log(
-    `template propagation primary -> relay, loopback, ${samples} templates per size\n`,
+    `template propagation primary -> relay, loopback: ${coldSamples} cold and ${samples} warm ` +
+      `templates per size\n`,
   );
-  console.log("  txs   template KiB   p50 ms   p99 ms   max ms");
-  let inPool = 0;
+  console.log("  txs  kind   n  frame KiB   p50 ms   p99 ms   max ms  decode p50");
+  const address = regtestAddress();
   for (const size of sizes) {
-    if (size > inPool) {
-      for (let left = size - inPool; left > 0; left -= 10_000) {
+    const cold: Received[] = [];
+    const warm: Received[] = [];
+    while (cold.length < coldSamples || warm.length < samples) {
+      // Empty the mempool, then fill it with `size` transactions the relay never saw.
+      for (let i = 0; i < 5; i++) {
+        const info = await primaryNode.rpc<{ size: number }>("getmempoolinfo", []);
+        if (info.size === 0) break;
+        await primaryNode.rpc("generatetoaddress", [1, address]);
+      }
+      const from = received(relay).length;
+      for (let left = size; left > 0; left -= 10_000) {
         await primaryNode.rpc("fillmempool", [Math.min(left, 10_000)]);
       }
-      inPool = size;
+      const full = (r: Received) => r.txs >= size && r.txs_full === r.txs;
+      const { first } = await waitFor(() => {
+        const at = received(relay).slice(from).findIndex(full);
+        return at >= 0 && { first: from + at };
+      }, { what: `a cold template of ${size} txs`, timeoutMs: 30_000 });
+      const wantWarm = warm.length < samples ? 2 : 0;
+      const got = await waitFor(() => {
+        const all = received(relay);
+        return all.length > first + wantWarm && all.slice(first, first + 1 + wantWarm);
+      }, { what: `warm templates of ${size} txs`, timeoutMs: 30_000 });
+      if (cold.length < coldSamples) cold.push(got[0]);
+      for (const r of got.slice(1)) {
+        if (r.txs >= size && r.txs_full < r.txs && warm.length < samples) warm.push(r);
+      }
     }
-    const start = received(relay).length + 2; // the next two may predate the fill
-    const got = await waitFor(() => {
-      const all = received(relay);
-      return all.length >= start + samples && all.slice(start, start + samples);
-    }, { what: `${samples} templates of ${size} txs`, timeoutMs: (samples + 10) * 2_000 });
-    const lat = got.map((r) => r.latency_ms).sort((a, b) => a - b);
-    const kib = got[got.length - 1].bytes / 1024;
-    console.log(
-      `${String(size).padStart(5)}   ${kib.toFixed(0).padStart(12)}   ${
-        quantile(lat, 0.5).toFixed(2).padStart(6)
-      }   ${quantile(lat, 0.99).toFixed(2).padStart(6)}   ${
-        lat[lat.length - 1].toFixed(2).padStart(6)
-      }`,
-    );
+    console.log(row(size, "cold", cold));
+    console.log(row(size, "warm", warm));
   }
   const m = await scrapeMetrics(relay);
   const rtt = m.get("ckpool_relay_primary_rtt_ms") ?? NaN;

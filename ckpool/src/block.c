@@ -1,6 +1,6 @@
 /*
  * block.c - block serialization (header, coinbase with witness, template
- * transactions) as submitblock hex.
+ * transactions, from hex or raw bytes) as submitblock hex.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -55,8 +55,14 @@ char *block_assemble_hex(const struct workbase *wb, const uint8_t header[80],
 	hex_encode(head.data, head.len, hex);
 	at = 2 * head.len;
 	for (size_t i = 0; i < wb->tx_count; i++) {
-		size_t n = strlen(wb->tx_data_hex[i]);
+		size_t n;
 
+		if (wb->txs) {          /* raw (workbase_from_parts) */
+			hex_encode(wb->txs[i]->data, wb->txs[i]->len, hex + at);
+			at += 2 * (size_t)wb->txs[i]->len;
+			continue;
+		}
+		n = strlen(wb->tx_data_hex[i]);
 		memcpy(hex + at, wb->tx_data_hex[i], n);
 		at += n;
 	}

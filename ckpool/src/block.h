@@ -7,7 +7,8 @@
  * the transaction count, the coinbase - in witness serialization (BIP144:
  * marker 00, flag 01, one witness item of 32 zero bytes) when the workbase
  * carries a witness commitment, plain otherwise - then every template
- * transaction's data verbatim.
+ * transaction's data verbatim (the template's hex, or raw bytes hex-encoded
+ * for a workbase built from parts).
  */
 #ifndef CKPOOL_BLOCK_H
 #define CKPOOL_BLOCK_H

@@ -242,15 +242,21 @@ static void log_primary_ignored(const struct workbase *wb, uint64_t primary_id)
 
 void generator_primary_template(const json_t *gbt, uint64_t primary_workbase_id)
 {
-	struct generator *g = &gen;
 	char err[512];
 	struct workbase *wb = workbase_from_gbt(gbt, err, sizeof(err));
-	struct workbase *cur;
 
 	if (!wb) {
 		log_error("generator", "primary's template refused: %s", err);
 		return;
 	}
+	generator_primary_workbase(wb, primary_workbase_id);
+}
+
+void generator_primary_workbase(struct workbase *wb, uint64_t primary_workbase_id)
+{
+	struct generator *g = &gen;
+	struct workbase *cur;
+
 	pthread_mutex_lock(&g->mode_lock);
 	set_independent(g, false, "primary back: template received", 0);
 	cur = jobs_current(NULL, NULL);

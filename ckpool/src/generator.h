@@ -56,6 +56,9 @@ bool generator_publish(struct workbase *wb);
  * independent; a template lower than an own-node block being mined is
  * ignored. Any thread (the relay link's). */
 void generator_primary_template(const json_t *gbt, uint64_t primary_workbase_id);
+/* The same for a workbase already built (the relay link decodes binary
+ * templates straight into one); takes over the caller's reference. */
+void generator_primary_workbase(struct workbase *wb, uint64_t primary_workbase_id);
 
 /* True while a relay mines its own node's templates. */
 bool generator_independent(void);

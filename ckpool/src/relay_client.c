@@ -15,7 +15,9 @@
 #include "metrics.h"
 #include "relay_auth.h"
 #include "relay_link.h"
+#include "template_codec.h"
 #include "util.h"
+#include "workbase.h"
 
 #include <errno.h>
 #include <math.h>
@@ -78,6 +80,8 @@ static struct client {
 	double session_start, last_ping_at;
 	const char *end_reason;
 	bool ever_up;
+	struct template_ring known;      /* transactions of the last templates (template_codec.h) */
+	bool awaiting_full;              /* REQUEST_FULL sent, no FULL template since */
 
 	/* under lock */
 	enum link_state state;
@@ -413,41 +417,83 @@ static int on_auth_fail(const struct relay_frame *f)
 	return end_session("authentication refused");
 }
 
-static void log_template(const struct relay_template *t, const json_t *gbt, double latency_ms)
+static void log_template(const struct template_enc *e, size_t bytes, double decode_ms,
+			 double latency_ms)
 {
 	json_t *f = primary_fields();
 
-	json_object_set_new(f, "primary_workbase_id", json_integer((json_int_t)t->workbase_id));
-	json_object_set(f, "height", json_object_get(gbt, "height") ? json_object_get(gbt, "height")
-				    : json_null());
-	json_object_set_new(f, "bytes", json_integer((json_int_t)t->json_len));
+	json_object_set_new(f, "primary_workbase_id", json_integer((json_int_t)e->workbase_id));
+	json_object_set_new(f, "height", json_integer(e->parts.height));
+	json_object_set_new(f, "bytes", json_integer((json_int_t)bytes));
+	json_object_set_new(f, "txs", json_integer((json_int_t)e->n));
+	json_object_set_new(f, "txs_full", json_integer((json_int_t)e->full_entries));
+	json_object_set_new(f, "full", json_boolean(e->flags & TEMPLATE_FLAG_FULL));
+	json_object_set_new(f, "decode_ms", json_real(decode_ms));
 	json_object_set_new(f, "latency_ms", json_real(latency_ms));
 	log_fields(LOG_INFO, COMPONENT, "template received", f);
 }
 
+/* A template referenced transactions this relay does not hold: nothing
+ * is mined from it; ask once for a full one. */
+static int request_full(const struct relay_frame *f, const char *why)
+{
+	uint64_t send_us = 0, workbase_id = 0;
+	json_t *fields = primary_fields();
+
+	template_peek(f->payload, f->len, &send_us, &workbase_id);
+	pthread_mutex_lock(&cli.lock);
+	cli.st.full_requests += !cli.awaiting_full;
+	pthread_mutex_unlock(&cli.lock);
+	json_object_set_new(fields, "primary_workbase_id", json_integer((json_int_t)workbase_id));
+	json_object_set_new(fields, "error", json_string(why));
+	json_object_set_new(fields, "requested", json_boolean(!cli.awaiting_full));
+	log_fields(LOG_WARN, COMPONENT, "incomplete template from primary: asked for a full one",
+		   fields);
+	if (!cli.awaiting_full)
+		send_or_end(relay_msg_u64(RELAY_REQUEST_FULL, workbase_id));
+	cli.awaiting_full = true;
+	return 0;
+}
+
 static int on_template(const struct relay_frame *f)
 {
-	struct relay_template t;
-	json_error_t jerr;
-	json_t *gbt;
-	double latency_ms;
+	double t0 = now_monotonic(), decode_ms, latency_ms;
+	struct template_enc *e;
+	struct workbase *wb;
+	char err[256];
+	int rc = template_decode(f->payload, f->len, &cli.known, &e, err, sizeof(err));
 
-	if (relay_parse_template(f->payload, f->len, &t))
-		return malformed(f->type);
-	gbt = json_loadb(t.json, t.json_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(gbt)) {
-		json_decref(gbt);
+	if (rc == TEMPLATE_MISSING)
+		return request_full(f, err);
+	if (rc != TEMPLATE_OK) {
+		log_warn(COMPONENT, "malformed template from primary: %s", err);
 		return malformed(f->type);
 	}
-	if (cli.cfg.on_template)
-		cli.cfg.on_template(gbt, t.workbase_id, t.send_us, cli.cfg.ctx);
-	latency_ms = (double)(now_unix_us() - (int64_t)t.send_us) / 1000.0;
+	if (e->flags & TEMPLATE_FLAG_FULL)
+		cli.awaiting_full = false;
+	/* the primary counts every template it sent as held: so do we */
+	template_ring_push(&cli.known, e);
+	wb = template_enc_workbase(e, err, sizeof(err));
+	decode_ms = (now_monotonic() - t0) * 1000.0;
+	if (!wb) {
+		log_error(COMPONENT, "primary's template %llu refused: %s",
+			  (unsigned long long)e->workbase_id, err);
+		template_enc_unref(e);
+		return 0;
+	}
+	if (cli.cfg.on_workbase)
+		cli.cfg.on_workbase(wb, e->workbase_id, e->send_us, cli.cfg.ctx);
+	else
+		workbase_unref(wb);
+	latency_ms = (double)(now_unix_us() - (int64_t)e->send_us) / 1000.0;
 	pthread_mutex_lock(&cli.lock);
 	cli.st.templates_received++;
+	cli.st.template_txs_full += e->full_entries;
+	cli.st.template_txs_referenced += e->n - e->full_entries;
 	record_latency(latency_ms);
 	pthread_mutex_unlock(&cli.lock);
-	log_template(&t, gbt, latency_ms);
-	json_decref(gbt);
+	log_template(e, f->len, decode_ms, latency_ms);
+	template_enc_unref(e);
 	return 0;
 }
 
@@ -637,6 +683,8 @@ static void run_session(int fd)
 	double now = now_monotonic();
 
 	relay_link_init(&cli.link, fd, RELAY_TYPES_CLIENT_CHALLENGE, now);
+	template_ring_reset(&cli.known); /* a new connection starts from nothing */
+	cli.awaiting_full = false;
 	cli.session_start = now;
 	cli.end_reason = NULL;
 	if (relay_random_nonce(cli.client_nonce))
@@ -660,6 +708,7 @@ static void run_session(int fd)
 		deliver(&done);
 	}
 	relay_link_close(&cli.link);
+	template_ring_reset(&cli.known);
 	if (!cli.end_reason)
 		cli.end_reason = "shutdown";
 }
@@ -1100,6 +1149,9 @@ void relay_client_write_metrics(struct buf *out, void *ctx)
 	write_latency_summary(out);
 	single(out, "ckpool_relay_templates_received_total", "counter",
 	       "Templates received from the primary.", (double)cli.st.templates_received);
+	single(out, "ckpool_relay_full_template_requests_total", "counter",
+	       "Templates that referenced unknown transactions (a full one was requested).",
+	       (double)cli.st.full_requests);
 	single(out, "ckpool_relay_link_reconnects_total", "counter",
 	       "Times the link was re-established after a loss.", (double)cli.st.reconnects);
 	single(out, "ckpool_relay_connect_failures_total", "counter",

@@ -18,7 +18,7 @@
  *           .auth_token = cfg->primary.auth_token, .region = cfg->region,
  *           .pool_instance = cfg->pool_instance,
  *           .reconnect_interval_ms = cfg->primary.reconnect_interval * 1000,
- *           .on_template = <workbase_from_gbt + generator_publish>, ... };
+ *           .on_workbase = <generator_primary_workbase>, ... };
  *   relay_client_start(&rc, err, sizeof(err));
  *   metrics_register_section(relay_client_write_metrics, NULL);
  *   generator: if (relay_client_should_failover(cfg->primary.failover_threshold))
@@ -28,8 +28,15 @@
  *   /health: json_object_set_new(health, "relay_link", relay_client_status_json());
  *   shutdown: relay_client_stop();
  *
+ * Templates arrive as binary TEMPLATE frames (template_codec.h): the
+ * client keeps the transactions of the last TEMPLATE_GENERATIONS templates
+ * of the connection, resolves the primary's references from them and builds
+ * the workbase straight from raw transactions (workbase_from_parts). A
+ * template that references a transaction it does not hold is not mined;
+ * the client sends REQUEST_FULL (once until a full template arrives).
+ *
  * Template latency is measured from the primary's send time (its wall
- * clock, in the TEMPLATE frame) to the return of on_template (this host's
+ * clock, in the TEMPLATE frame) to the return of on_workbase (this host's
  * wall clock), so it includes clock offset between the hosts: keep them
  * NTP-synchronised. RTT uses only this host's monotonic clock.
  */
@@ -43,6 +50,8 @@
 #include "bytes.h"
 #include "relay_frame.h"
 
+struct workbase;
+
 struct relay_client_config {
 	const char *host;              /* primary host (name or address) */
 	int port;                      /* primary.template_push_port */
@@ -54,11 +63,12 @@ struct relay_client_config {
 	int dead_after_ms;             /* silence before the link is dropped; 0 = 4 heartbeats */
 	int handshake_timeout_ms;      /* connect + handshake; 0 = 5000 */
 	int block_timeout_ms;          /* BLOCK_RESULT wait; 0 = 30000 */
-	/* A template from the primary. gbt is borrowed (valid during the call);
-	 * workbase_from_gbt() deep-copies it. primary_workbase_id is the
-	 * primary's id for logs; primary_send_us its wall clock at sending. */
-	void (*on_template)(json_t *gbt, uint64_t primary_workbase_id, uint64_t primary_send_us,
-			    void *ctx);
+	/* A template from the primary as a workbase (refs = 1, id = 0): the
+	 * callee takes over that reference (generator_primary_workbase does).
+	 * primary_workbase_id is the primary's id for logs; primary_send_us
+	 * its wall clock at sending. */
+	void (*on_workbase)(struct workbase *wb, uint64_t primary_workbase_id,
+			    uint64_t primary_send_us, void *ctx);
 	/* Optional: the link came up (authenticated) or went down (reason). */
 	void (*on_link_change)(bool up, const char *reason, void *ctx);
 	void *ctx;
@@ -109,6 +119,9 @@ struct relay_client_stats {
 	double template_latency_ms;    /* last; -1 none yet */
 	double template_latency_p50_ms; /* over the last RELAY_LATENCY_WINDOW; -1 none */
 	uint64_t templates_received;
+	uint64_t full_requests;        /* REQUEST_FULL frames sent (incomplete templates) */
+	uint64_t template_txs_full;    /* transactions received in full */
+	uint64_t template_txs_referenced; /* transactions resolved from the cache */
 	uint64_t reconnects;           /* links re-established after a loss */
 	uint64_t connect_failures;     /* attempts that did not authenticate */
 	uint64_t auth_failures;        /* AUTH_FAIL received or bad primary proof */

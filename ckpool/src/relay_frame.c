@@ -17,7 +17,7 @@ static const char *const reject_names[RELAY_REJECT_COUNT] = {
 
 static const char *const type_names[RELAY_TYPE_MAX + 1] = {
 	"UNKNOWN", "HELLO", "CHALLENGE", "AUTH", "AUTH_OK", "AUTH_FAIL",
-	"TEMPLATE", "BLOCK", "BLOCK_RESULT", "PING", "PONG",
+	"TEMPLATE", "BLOCK", "BLOCK_RESULT", "PING", "PONG", "REQUEST_FULL",
 };
 
 const char *relay_reject_name(enum relay_reject r)
@@ -48,6 +48,7 @@ uint32_t relay_type_max_payload(unsigned type)
 		return 13 + RELAY_RESULT_MAX;
 	case RELAY_PING:
 	case RELAY_PONG:
+	case RELAY_REQUEST_FULL:
 		return 8;
 	default:
 		return 0;
@@ -195,7 +196,7 @@ struct relay_msg *relay_msg_new(uint8_t type, const void *a, size_t alen, const 
 	m->bytes[2] = RELAY_WIRE_VERSION;
 	m->bytes[3] = type;
 	relay_put_u32(m->bytes + 4, (uint32_t)payload);
-	if (alen)
+	if (alen && a)
 		memcpy(m->bytes + RELAY_HEADER_LEN, a, alen);
 	if (blen)
 		memcpy(m->bytes + RELAY_HEADER_LEN + alen, b, blen);
@@ -247,16 +248,6 @@ struct relay_msg *relay_msg_auth_fail(const char *reason)
 
 	return relay_msg_new(RELAY_AUTH_FAIL, reason, len > RELAY_REASON_MAX ? RELAY_REASON_MAX : len,
 			     NULL, 0);
-}
-
-struct relay_msg *relay_msg_template(uint64_t send_us, uint64_t workbase_id, const char *json,
-				     size_t json_len)
-{
-	uint8_t head[16];
-
-	relay_put_u64(head, send_us);
-	relay_put_u64(head + 8, workbase_id);
-	return relay_msg_new(RELAY_TEMPLATE, head, sizeof(head), json, json_len);
 }
 
 struct relay_msg *relay_msg_block(uint64_t request_id, int64_t height, const char *hash,
@@ -363,17 +354,6 @@ static void copy_printable(const uint8_t *p, size_t len, char *out, size_t outle
 void relay_parse_auth_fail(const uint8_t *p, size_t len, char *out, size_t outlen)
 {
 	copy_printable(p, len, out, outlen);
-}
-
-int relay_parse_template(const uint8_t *p, size_t len, struct relay_template *out)
-{
-	if (len <= 16)
-		return -1;
-	out->send_us = relay_get_u64(p);
-	out->workbase_id = relay_get_u64(p + 8);
-	out->json = (const char *)p + 16;
-	out->json_len = len - 16;
-	return 0;
 }
 
 static bool all_hex(const uint8_t *p, size_t len)

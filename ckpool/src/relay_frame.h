@@ -47,14 +47,14 @@
 #define RELAY_MAGIC0 0x54          /* 'T' */
 #define RELAY_MAGIC1 0x42          /* 'B' */
 #define RELAY_WIRE_VERSION 1       /* framing version in every header */
-#define RELAY_PROTOCOL_VERSION 1   /* handshake version carried by HELLO */
+#define RELAY_PROTOCOL_VERSION 2   /* handshake version carried by HELLO: 2 = binary
+				    * TEMPLATE (template_codec.h) and REQUEST_FULL */
 #define RELAY_HEADER_LEN 8
 
-/* Hard cap of any payload: 16 MiB. A template is the getblocktemplate JSON
- * with every transaction as hex; a block's serialized size is at most 4 MB
- * (all witness), i.e. 8 MB of hex, plus ~150-250 bytes of JSON per
- * transaction (txid, hash, fee, sigops, weight, depends). Both extremes stay
- * below 16 MiB. A submitted block (hex) is bounded the same way. */
+/* Hard cap of any payload: 16 MiB. A full binary template is at most 4 MB
+ * of raw transactions (a block's serialized size) plus 85 bytes per
+ * transaction (ids, fee, sigops, weight, length); a submitted block is at
+ * most 8 MB of hex. Both stay well below 16 MiB. */
 #define RELAY_MAX_PAYLOAD (16u * 1024 * 1024)
 
 #define RELAY_NONCE_LEN 32
@@ -75,15 +75,17 @@ enum relay_frame_type {
 	RELAY_BLOCK_RESULT = 8,  /* primary -> relay */
 	RELAY_PING = 9,          /* both ways */
 	RELAY_PONG = 10,         /* both ways */
+	RELAY_REQUEST_FULL = 11, /* relay -> primary: a TEMPLATE referenced unknown txs */
 };
-#define RELAY_TYPE_MAX 10
+#define RELAY_TYPE_MAX 11
 
 /* Sets of types a decoder accepts (bit 1 << type). */
 #define RELAY_TYPE_BIT(t) (1u << (t))
 #define RELAY_TYPES_BEFORE_HELLO RELAY_TYPE_BIT(RELAY_HELLO)
 #define RELAY_TYPES_BEFORE_AUTH RELAY_TYPE_BIT(RELAY_AUTH)
 #define RELAY_TYPES_SERVER_READY \
-	(RELAY_TYPE_BIT(RELAY_BLOCK) | RELAY_TYPE_BIT(RELAY_PING) | RELAY_TYPE_BIT(RELAY_PONG))
+	(RELAY_TYPE_BIT(RELAY_BLOCK) | RELAY_TYPE_BIT(RELAY_PING) | RELAY_TYPE_BIT(RELAY_PONG) \
+	 | RELAY_TYPE_BIT(RELAY_REQUEST_FULL))
 #define RELAY_TYPES_CLIENT_CHALLENGE RELAY_TYPE_BIT(RELAY_CHALLENGE)
 #define RELAY_TYPES_CLIENT_AUTH_REPLY \
 	(RELAY_TYPE_BIT(RELAY_AUTH_OK) | RELAY_TYPE_BIT(RELAY_AUTH_FAIL))
@@ -161,7 +163,8 @@ struct relay_msg {
 	uint8_t bytes[];
 };
 
-/* A frame of `type` whose payload is a || b (either may be empty). */
+/* A frame of `type` whose payload is a || b (either may be empty). a NULL
+ * with alen > 0 leaves those payload bytes for the caller to fill. */
 struct relay_msg *relay_msg_new(uint8_t type, const void *a, size_t alen, const void *b,
 				size_t blen);
 struct relay_msg *relay_msg_ref(struct relay_msg *m);
@@ -177,10 +180,8 @@ struct relay_msg *relay_msg_hello(const char *region, const char *pool_instance,
 struct relay_msg *relay_msg_32(uint8_t type, const uint8_t bytes[32]);
 /* AUTH_FAIL: a short human-readable reason (truncated to RELAY_REASON_MAX). */
 struct relay_msg *relay_msg_auth_fail(const char *reason);
-/* TEMPLATE: u64 primary send time (µs since the epoch), u64 workbase id,
- * then the getblocktemplate result as compact JSON. NULL when too big. */
-struct relay_msg *relay_msg_template(uint64_t send_us, uint64_t workbase_id, const char *json,
-				     size_t json_len);
+/* TEMPLATE: built and parsed by template_codec.h (binary since protocol
+ * version 2; it starts with u64 send time and u64 workbase id). */
 /* BLOCK: u64 request id, i64 height, 64 ASCII hex block hash (display
  * order), then the block hex. NULL when too big or hash is not 64 chars. */
 struct relay_msg *relay_msg_block(uint64_t request_id, int64_t height, const char *hash,
@@ -195,7 +196,9 @@ enum relay_block_status {
  * u8 status, then the result text (truncated to RELAY_RESULT_MAX). */
 struct relay_msg *relay_msg_block_result(uint64_t request_id, uint32_t submit_us, uint8_t status,
 					 const char *text);
-/* PING, PONG: u64 token (the sender's monotonic µs; PONG echoes PING's). */
+/* PING, PONG: u64 token (the sender's monotonic µs; PONG echoes PING's).
+ * REQUEST_FULL: u64 primary workbase id of the template that could not be
+ * completed (for logs). */
 struct relay_msg *relay_msg_u64(uint8_t type, uint64_t value);
 
 /* ---- payload parsers: 0 on success, -1 when malformed ---- */
@@ -205,13 +208,6 @@ struct relay_hello {
 	char region[RELAY_REGION_MAX + 1];
 	char pool_instance[RELAY_INSTANCE_MAX + 1];
 	uint8_t client_nonce[RELAY_NONCE_LEN];
-};
-
-struct relay_template {
-	uint64_t send_us;
-	uint64_t workbase_id;
-	const char *json;        /* points into the payload, not NUL-terminated */
-	size_t json_len;
 };
 
 struct relay_block {
@@ -234,8 +230,6 @@ int relay_parse_hello(const uint8_t *p, size_t len, struct relay_hello *out);
 int relay_parse_32(const uint8_t *p, size_t len, uint8_t out[32]);
 /* Copies a printable version of the reason into out. */
 void relay_parse_auth_fail(const uint8_t *p, size_t len, char *out, size_t outlen);
-/* The JSON must be non-empty. */
-int relay_parse_template(const uint8_t *p, size_t len, struct relay_template *out);
 /* Hash must be 64 hex digits; hex a non-empty, even number of hex digits. */
 int relay_parse_block(const uint8_t *p, size_t len, struct relay_block *out);
 int relay_parse_block_result(const uint8_t *p, size_t len, struct relay_block_result *out);

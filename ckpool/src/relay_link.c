@@ -58,7 +58,7 @@ int relay_link_send(struct relay_link *l, struct relay_msg *m)
 /* Removes the queued frames matching `type`, except the head when it is
  * partly written; keeps the order of the others. Returns how many. A
  * started head stays first, so head_sent remains right. */
-static size_t queue_drop_unstarted(struct relay_link *l, uint8_t type)
+size_t relay_link_drop_unstarted(struct relay_link *l, uint8_t type)
 {
 	struct relay_msg *keep[RELAY_OUTQ_MAX];
 	size_t kept = 0, dropped = 0;
@@ -83,7 +83,7 @@ static size_t queue_drop_unstarted(struct relay_link *l, uint8_t type)
 
 int relay_link_send_latest(struct relay_link *l, struct relay_msg *m, size_t *dropped)
 {
-	*dropped = queue_drop_unstarted(l, m->type);
+	*dropped = relay_link_drop_unstarted(l, m->type);
 	return relay_link_send(l, m);
 }
 

@@ -64,6 +64,9 @@ int relay_link_send(struct relay_link *l, struct relay_msg *m);
 /* Queues a template after dropping every queued template that has not
  * started going out; *dropped counts them. -1 when the queue is full. */
 int relay_link_send_latest(struct relay_link *l, struct relay_msg *m, size_t *dropped);
+/* Drops every queued frame of `type` that has not started going out;
+ * returns how many. (relay_link_send_latest = this + relay_link_send.) */
+size_t relay_link_drop_unstarted(struct relay_link *l, uint8_t type);
 bool relay_link_has_output(const struct relay_link *l);
 /* Queued bytes not yet written. */
 size_t relay_link_pending_bytes(const struct relay_link *l);

@@ -117,12 +117,12 @@ static int start_server(const struct config *cfg, char *err, size_t errlen)
 
 /* ---- relay ---- */
 
-static void on_template(json_t *gbt, uint64_t primary_workbase_id, uint64_t primary_send_us,
-			void *ctx)
+static void on_workbase(struct workbase *wb, uint64_t primary_workbase_id,
+			uint64_t primary_send_us, void *ctx)
 {
 	(void)primary_send_us;
 	(void)ctx;
-	generator_primary_template(gbt, primary_workbase_id);
+	generator_primary_workbase(wb, primary_workbase_id);
 }
 
 static json_t *link_fields(void)
@@ -225,7 +225,7 @@ static int start_client(const struct config *cfg, char *err, size_t errlen)
 		.region = cfg->region,
 		.pool_instance = cfg->pool_instance,
 		.reconnect_interval_ms = cfg->primary.reconnect_interval * 1000,
-		.on_template = on_template,
+		.on_workbase = on_workbase,
 		.on_link_change = on_link_change,
 	};
 

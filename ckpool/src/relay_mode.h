@@ -12,7 +12,7 @@
  *
  * Relay (mode "passthrough"): starts relay_client towards
  * primary.host:template_push_port; every pushed template goes to
- * generator_primary_template(); link changes become relay_connected /
+ * generator_primary_workbase() (decoded from the binary TEMPLATE); link changes become relay_connected /
  * relay_disconnected events (primary host, port, RTT). Independent mode is
  * the generator's decision (generator.h); block submission uses the link
  * itself (submit.c). /metrics gets the link's families plus

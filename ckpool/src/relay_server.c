@@ -5,8 +5,9 @@
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
- * Threads: the I/O thread (epoll), the fan-out thread (serializes the
- * newest pushed template and queues it to every relay) and the block worker
+ * Threads: the I/O thread (epoll), the fan-out thread (encodes the newest
+ * pushed template once, then builds each relay's frame: references for the
+ * transactions that relay already holds, template_codec.h) and the block worker
  * (calls submit_block). Locking: one mutex guards all state. The I/O thread
  * holds it while it handles a batch of events (socket calls are
  * non-blocking) and drops it only around epoll_wait; the other threads
@@ -19,6 +20,7 @@
 #include "metrics.h"
 #include "relay_auth.h"
 #include "relay_link.h"
+#include "template_codec.h"
 #include "util.h"
 #include "workbase.h"
 
@@ -81,6 +83,8 @@ struct peer {
 	int64_t connected_since_us, last_heartbeat_us;
 	double rtt_ms;                   /* < 0 until the first PONG */
 	uint64_t templates_sent, templates_dropped, blocks_received;
+	uint64_t full_requests;          /* REQUEST_FULL frames from this relay */
+	struct template_sent sent;       /* what this relay holds (template_codec.h) */
 };
 
 struct block_job {
@@ -92,12 +96,11 @@ struct block_job {
 	char *hex;
 };
 
-/* A template handed over by the generator, not serialized yet: either a
- * workbase reference (its gbt is read, never its jansson refcount, which
- * is not safe to share between threads) or a private copy of a template. */
+/* A template handed over by the generator, not encoded yet: a workbase
+ * reference (its gbt is read, never its jansson refcount, which is not safe
+ * to share between threads). */
 struct pending_push {
 	struct workbase *wb;
-	json_t *own_gbt;
 	uint64_t workbase_id;
 	int64_t push_us;
 };
@@ -117,7 +120,8 @@ static struct server {
 	struct peer *peers;
 	size_t peer_count, ready_count;
 	uint64_t next_id;
-	struct relay_msg *current_template;
+	struct template_enc *current;    /* the newest template, for late relays */
+	struct txmap pool;               /* fan-out thread: the newest template's txs by wtxid */
 	struct block_job *jobs, **jobs_tail;
 	size_t job_count;
 	struct relay_server_counters c;
@@ -204,6 +208,7 @@ static void close_peer(struct peer *p, enum disconnect_reason why, const char *d
 	srv.disconnects[why]++;
 	epoll_ctl(srv.epfd, EPOLL_CTL_DEL, p->link.fd, NULL);
 	relay_link_close(&p->link);
+	template_sent_free(&p->sent);
 	unlink_peer(p);
 	srv.peer_count--;
 	if (was_ready) {
@@ -264,18 +269,30 @@ static int flush_peer(struct peer *p, double now)
 	return 0;
 }
 
-/* A copy of the current template stamped with the time it is sent now. */
-static struct relay_msg *current_template_restamped(void)
+/* Queues template e to p, replacing a queued template that has not
+ * started going out: references for what p holds, every transaction in
+ * full when `full`. The frame size, or 0 when nothing was queued (too big,
+ * or p's queue is full, which dooms p). */
+static size_t send_template(struct peer *p, struct template_enc *e, bool full, uint64_t send_us,
+			    size_t *dropped)
 {
-	struct relay_msg *src = srv.current_template, *m;
+	size_t n = relay_link_drop_unstarted(&p->link, RELAY_TEMPLATE), len;
+	struct relay_msg *m;
 
-	if (!src)
-		return NULL;
-	m = relay_msg_new(src->type, src->bytes + RELAY_HEADER_LEN, src->len - RELAY_HEADER_LEN,
-			  NULL, 0);
-	if (m)
-		relay_put_u64(m->bytes + RELAY_HEADER_LEN, (uint64_t)now_unix_us());
-	return m;
+	*dropped = n;
+	template_sent_settle(&p->sent, n > 0);
+	m = template_frame(e, &p->sent, full, send_us, NULL);
+	if (!m) {
+		srv.c.templates_too_big++;
+		return 0;
+	}
+	len = m->len;
+	if (relay_link_send(&p->link, m) < 0) {
+		p->doom = DISC_SLOW;
+		len = 0;
+	}
+	relay_msg_unref(m);
+	return len;
 }
 
 /* ---- handshake and frames ---- */
@@ -333,13 +350,10 @@ static void become_ready(struct peer *p, double now)
 	srv.ready_count++;
 	log_fields(LOG_INFO, COMPONENT, "relay authenticated", peer_fields(p));
 	notify_change(p, true, NULL);
-	if (srv.current_template) {
+	if (srv.current) {
 		size_t dropped;
-		struct relay_msg *m = current_template_restamped();
 
-		if (m && relay_link_send_latest(&p->link, m, &dropped) < 0)
-			p->doom = DISC_SLOW;
-		relay_msg_unref(m);
+		send_template(p, srv.current, true, (uint64_t)now_unix_us(), &dropped);
 	}
 }
 
@@ -428,6 +442,28 @@ static int on_pong(struct peer *p, const struct relay_frame *f)
 	return 0;
 }
 
+/* The relay could not complete a template (it lacks a referenced
+ * transaction): forget what it holds and send the current one in full. */
+static int on_request_full(struct peer *p, const struct relay_frame *f)
+{
+	uint64_t workbase_id;
+	size_t dropped;
+	json_t *fields;
+
+	if (relay_parse_u64(f->payload, f->len, &workbase_id))
+		return reject_malformed(p, f->type);
+	p->full_requests++;
+	srv.c.full_requests++;
+	fields = peer_fields(p);
+	json_object_set_new(fields, "primary_workbase_id", json_integer((json_int_t)workbase_id));
+	log_fields(LOG_WARN, COMPONENT, "relay asked for a full template", fields);
+	if (srv.current)
+		send_template(p, srv.current, true, (uint64_t)now_unix_us(), &dropped);
+	else
+		template_sent_free(&p->sent);
+	return 0;
+}
+
 static int handle_frame(struct relay_frame *f, void *ctx)
 {
 	struct peer *p = ctx;
@@ -444,6 +480,8 @@ static int handle_frame(struct relay_frame *f, void *ctx)
 		return on_ping(p, f);
 	case RELAY_PONG:
 		return on_pong(p, f);
+	case RELAY_REQUEST_FULL:
+		return on_request_full(p, f);
 	default:
 		/* The decoder only lets the allowed types through. */
 		return reject_malformed(p, f->type);
@@ -516,6 +554,7 @@ static void add_peer(int fd, const struct sockaddr_storage *sa, double now)
 	int one = 1;
 
 	memset(p, 0, sizeof(*p));
+	template_sent_init(&p->sent);
 	p->id = srv.next_id++;
 	p->rtt_ms = -1;
 	p->accepted_at = now;
@@ -767,96 +806,66 @@ static void *worker_main(void *arg)
 
 /* ---- template fan-out ---- */
 
-static size_t queue_template_to_relays(struct relay_msg *m, size_t *dropped_total)
-{
-	size_t relays = 0;
+struct fan_out_totals {
+	size_t relays, bytes, dropped;
+};
 
+/* Builds and queues each ready relay's frame of e. */
+static void queue_template_to_relays(struct template_enc *e, uint64_t send_us,
+				     struct fan_out_totals *out)
+{
 	for (struct peer *p = srv.peers; p; p = p->next) {
-		size_t dropped = 0;
+		size_t dropped = 0, len;
 
 		if (p->state != PEER_READY || p->doom)
 			continue;
-		if (relay_link_send_latest(&p->link, m, &dropped) < 0) {
-			p->doom = DISC_SLOW;
-			continue;
-		}
+		len = send_template(p, e, false, send_us, &dropped);
 		p->templates_dropped += dropped;
-		*dropped_total += dropped;
-		relays++;
+		out->dropped += dropped;
+		out->bytes += len;
+		out->relays += len > 0;
 	}
-	return relays;
 }
 
 static bool push_waiting(void)
 {
-	return srv.push.wb || srv.push.own_gbt;
-}
-
-static const json_t *pushed_gbt(const struct pending_push *t)
-{
-	return t->wb ? t->wb->gbt : t->own_gbt;
+	return srv.push.wb != NULL;
 }
 
 static void release_push(struct pending_push *t)
 {
 	workbase_unref(t->wb);
-	json_decref(t->own_gbt);
 	t->wb = NULL;
-	t->own_gbt = NULL;
 }
 
-static void log_push(const struct pending_push *t, size_t relays, size_t bytes, size_t dropped,
-		     double serialize_ms)
+static void log_push(const struct pending_push *t, const struct template_enc *e,
+		     const struct fan_out_totals *tot, double encode_ms, double fan_out_ms)
 {
-	json_t *height = json_object_get(pushed_gbt(t), "height");
-
 	log_fields(LOG_INFO, COMPONENT, "template pushed",
-		   json_pack("{s:I, s:O?, s:I, s:I, s:I, s:f}", "workbase_id",
-			     (json_int_t)t->workbase_id, "height", height, "relays",
-			     (json_int_t)relays, "bytes", (json_int_t)bytes, "dropped",
-			     (json_int_t)dropped, "serialize_ms", serialize_ms));
-}
-
-/* The TEMPLATE frame for t, stamped with the time it was pushed. */
-static struct relay_msg *serialize_template(const struct pending_push *t)
-{
-	char *json = json_dumps(pushed_gbt(t), JSON_COMPACT);
-	struct relay_msg *m;
-
-	if (!json) {
-		log_error(COMPONENT, "template %llu cannot be serialized",
-			  (unsigned long long)t->workbase_id);
-		return NULL;
-	}
-	m = relay_msg_template((uint64_t)t->push_us, t->workbase_id, json, strlen(json));
-	if (!m)
-		log_error(COMPONENT, "template %llu (%zu bytes) exceeds the %u-byte relay frame cap",
-			  (unsigned long long)t->workbase_id, strlen(json), RELAY_MAX_PAYLOAD);
-	free(json);
-	return m;
+		   json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "workbase_id",
+			     (json_int_t)t->workbase_id, "height", (json_int_t)t->wb->height,
+			     "txs", (json_int_t)e->n, "relays", (json_int_t)tot->relays, "bytes",
+			     (json_int_t)tot->bytes, "raw_tx_bytes", (json_int_t)e->raw_bytes,
+			     "dropped", (json_int_t)tot->dropped, "serialize_ms", encode_ms,
+			     "fan_out_ms", fan_out_ms));
 }
 
 static void fan_out(const struct pending_push *t)
 {
-	double t0 = now_monotonic(), serialize_ms;
-	struct relay_msg *m = serialize_template(t);
-	size_t relays, dropped = 0;
+	double t0 = now_monotonic(), t1;
+	struct template_enc *e = template_enc_from_workbase(t->wb, &srv.pool);
+	struct fan_out_totals tot = { 0, 0, 0 };
 
-	serialize_ms = (now_monotonic() - t0) * 1000.0;
-	if (!m) {
-		pthread_mutex_lock(&srv.lock);
-		srv.c.templates_too_big++;
-		pthread_mutex_unlock(&srv.lock);
-		return;
-	}
+	e->workbase_id = t->workbase_id;
+	t1 = now_monotonic();
 	pthread_mutex_lock(&srv.lock);
-	relay_msg_unref(srv.current_template);
-	srv.current_template = relay_msg_ref(m);
-	relays = queue_template_to_relays(m, &dropped);
+	template_enc_unref(srv.current);
+	srv.current = template_enc_ref(e);
+	queue_template_to_relays(e, (uint64_t)t->push_us, &tot);
 	pthread_mutex_unlock(&srv.lock);
 	wake_io_thread();
-	log_push(t, relays, m->len, dropped, serialize_ms);
-	relay_msg_unref(m);
+	log_push(t, e, &tot, (t1 - t0) * 1000.0, (now_monotonic() - t1) * 1000.0);
+	template_enc_unref(e);
 }
 
 static void *fanout_main(void *arg)
@@ -872,7 +881,6 @@ static void *fanout_main(void *arg)
 			break;
 		t = srv.push;
 		srv.push.wb = NULL;
-		srv.push.own_gbt = NULL;
 		pthread_mutex_unlock(&srv.lock);
 		fan_out(&t);
 		/* the log line reads the template, so release after fan_out */
@@ -910,7 +918,7 @@ int relay_server_push_workbase(struct workbase *wb)
 {
 	struct pending_push t = { .workbase_id = wb->id, .push_us = now_unix_us() };
 
-	if (!json_is_object(wb->gbt))
+	if (!wb->gbt && !wb->txs && wb->tx_count)
 		return -1;
 	t.wb = workbase_ref(wb);
 	return hand_over_push(&t);
@@ -918,14 +926,19 @@ int relay_server_push_workbase(struct workbase *wb)
 
 int relay_server_push_template(const json_t *gbt, uint64_t workbase_id)
 {
-	struct pending_push t = { .workbase_id = workbase_id, .push_us = now_unix_us() };
+	char err[256];
+	struct workbase *wb = workbase_from_gbt(gbt, err, sizeof(err));
+	int relays;
 
-	if (!json_is_object(gbt))
+	if (!wb) {
+		log_warn(COMPONENT, "template %llu not pushed: %s", (unsigned long long)workbase_id,
+			 err);
 		return -1;
-	t.own_gbt = json_deep_copy(gbt);
-	if (!t.own_gbt)
-		return -1;
-	return hand_over_push(&t);
+	}
+	wb->id = workbase_id;
+	relays = relay_server_push_workbase(wb);
+	workbase_unref(wb);
+	return relays;
 }
 
 /* ---- start / stop ---- */
@@ -1142,8 +1155,9 @@ void relay_server_stop(void)
 		close_peer(srv.peers, DISC_SHUTDOWN, NULL);
 	while (srv.jobs)
 		free_block_job(pop_block_job());
-	relay_msg_unref(srv.current_template);
-	srv.current_template = NULL;
+	template_enc_unref(srv.current);
+	srv.current = NULL;
+	txmap_free(&srv.pool);
 	release_push(&srv.push);
 	free(srv.token);
 	srv.token = NULL;
@@ -1299,6 +1313,10 @@ void relay_server_write_metrics(struct buf *out, void *ctx)
 		       "Templates over the relay frame cap, not sent.");
 	metrics_sample(out, "ckpool_relay_templates_too_big_total", NULL,
 		       (double)srv.c.templates_too_big);
+	metrics_family(out, "ckpool_relay_full_template_requests_total", "counter",
+		       "REQUEST_FULL frames: a relay lacked a referenced transaction.");
+	metrics_sample(out, "ckpool_relay_full_template_requests_total", NULL,
+		       (double)srv.c.full_requests);
 	metrics_family(out, "ckpool_relay_auth_failures_total", "counter",
 		       "Relay handshakes refused (bad proof or version).");
 	metrics_sample(out, "ckpool_relay_auth_failures_total", NULL, (double)srv.c.auth_failures);

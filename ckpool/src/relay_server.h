@@ -81,18 +81,23 @@ void relay_server_stop(void);
 /* The bound port, -1 when not running. */
 int relay_server_port(void);
 
-/* Sends wb's template (wb->gbt, tagged wb->id) to every authenticated
- * relay and remembers it for relays that authenticate later. Returns at
- * once: it takes its own workbase reference and wakes the fan-out thread,
- * which serializes the template once (compact JSON) and queues the same
- * buffer to every relay. A template pushed before the previous one was
- * serialized replaces it (counted as coalesced). The frame carries the
- * time of this call as the primary's send time. The caller must hold a
- * reference during the call. Returns the number of relays authenticated
- * now, -1 when not running. */
+/* Sends wb's template (tagged wb->id) to every authenticated relay and
+ * remembers it for relays that authenticate later. Returns at once: it
+ * takes its own workbase reference and wakes the fan-out thread, which
+ * encodes the template once (raw transactions, decoded from hex only for
+ * transactions the previous template did not have) and builds each relay's
+ * binary TEMPLATE frame: a 32-byte reference for every transaction that
+ * relay already holds, the full transaction otherwise (template_codec.h).
+ * A relay that authenticates, or asks with REQUEST_FULL, gets the current
+ * template in full. A template pushed before the previous one was encoded
+ * replaces it (counted as coalesced). The frame carries the time of this
+ * call as the primary's send time. The caller must hold a reference during
+ * the call. Returns the number of relays authenticated now, -1 when not
+ * running (or wb has neither gbt nor raw transactions). */
 int relay_server_push_workbase(struct workbase *wb);
-/* The same for a bare template; gbt is deep-copied on the calling thread
- * (the caller keeps its own). */
+/* The same for a bare template: workbase_from_gbt(gbt) on the calling
+ * thread (the caller keeps gbt), tagged workbase_id. -1 also when gbt is
+ * not a valid template. */
 int relay_server_push_template(const json_t *gbt, uint64_t workbase_id);
 
 /* Authenticated relays now. */
@@ -110,6 +115,7 @@ struct relay_server_counters {
 	uint64_t templates_coalesced;  /* replaced before being serialized */
 	uint64_t templates_too_big;    /* over RELAY_MAX_PAYLOAD, not sent */
 	uint64_t blocks_received;
+	uint64_t full_requests;        /* REQUEST_FULL frames from relays */
 };
 void relay_server_get_counters(struct relay_server_counters *out);
 

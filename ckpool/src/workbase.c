@@ -4,7 +4,8 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
  * Owns template validation (each field named in its error), compact-bits
- * decoding and the per-template precomputation shared by every share.
+ * decoding, the per-template precomputation shared by every share, and the
+ * refcounted raw transactions (struct wb_tx) of workbases built from parts.
  */
 #include "workbase.h"
 #include "bytes.h"
@@ -19,23 +20,74 @@
 #define MAX_MONEY_SATS 2100000000000000LL
 static const uint8_t commitment_head[6] = { 0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed };
 
+static void *vfail(char *err, size_t errlen, const char *prefix, const char *fmt, va_list ap)
+{
+	int n = 0;
+
+	if (!err || !errlen)
+		return NULL;
+	n = snprintf(err, errlen, "%s", prefix);
+	if (n < 0 || (size_t)n >= errlen)
+		return NULL;
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	return NULL;
+}
+
 static void *gbt_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void *gbt_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
-	int n = 0;
 
-	if (!err || !errlen)
-		return NULL;
-	n = snprintf(err, errlen, "getblocktemplate: ");
-	if (n < 0 || (size_t)n >= errlen)
-		return NULL;
 	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	vfail(err, errlen, "getblocktemplate: ", fmt, ap);
 	va_end(ap);
 	return NULL;
+}
+
+static void *parts_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void *parts_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(err, errlen, "template: ", fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+/* ---- raw transactions ---- */
+
+struct wb_tx *wb_tx_new(const uint8_t txid[32], const uint8_t wtxid[32], int64_t fee,
+			uint32_t sigops, uint32_t weight, const void *data, uint32_t len)
+{
+	struct wb_tx *tx = alloc_or_abort(sizeof(*tx) + len);
+
+	atomic_init(&tx->refs, 1);
+	memcpy(tx->txid, txid, 32);
+	memcpy(tx->wtxid, wtxid, 32);
+	tx->fee = fee;
+	tx->sigops = sigops;
+	tx->weight = weight;
+	tx->len = len;
+	if (len && data)
+		memcpy(tx->data, data, len);
+	return tx;
+}
+
+struct wb_tx *wb_tx_ref(struct wb_tx *tx)
+{
+	atomic_fetch_add_explicit(&tx->refs, 1, memory_order_relaxed);
+	return tx;
+}
+
+void wb_tx_unref(struct wb_tx *tx)
+{
+	if (tx && atomic_fetch_sub_explicit(&tx->refs, 1, memory_order_acq_rel) == 1)
+		free(tx);
 }
 
 int target_from_bits(uint32_t bits, uint8_t target[32])
@@ -228,6 +280,9 @@ static int read_transaction(struct workbase *wb, size_t i, const json_t *tx, cha
 		}
 		if (memcmp(wtxid, wb->txids[i], 32))
 			wb->has_witness_txs = true;
+		memcpy(wb->wtxids[i], wtxid, 32);
+	} else {
+		memcpy(wb->wtxids[i], wb->txids[i], 32);
 	}
 	wb->tx_data_hex[i] = json_string_value(data);
 	wb->tx_data_hex_len += len;
@@ -252,6 +307,7 @@ static int read_transactions(struct workbase *wb, const json_t *gbt, char *err, 
 	}
 	wb->tx_count = n;
 	wb->txids = alloc_or_abort((n ? n : 1) * sizeof(*wb->txids));
+	wb->wtxids = alloc_or_abort((n ? n : 1) * sizeof(*wb->wtxids));
 	wb->tx_data_hex = alloc_or_abort((n ? n : 1) * sizeof(*wb->tx_data_hex));
 	for (size_t i = 0; i < n; i++) {
 		if (read_transaction(wb, i, json_array_get(txs, i), err, errlen) < 0)
@@ -264,9 +320,22 @@ static int read_transactions(struct workbase *wb, const json_t *gbt, char *err, 
 	return 0;
 }
 
+static void compute_branch(struct workbase *wb)
+{
+	wb->branch = alloc_or_abort(MERKLE_BRANCH_MAX * sizeof(*wb->branch));
+	wb->branch_len = merkle_branch_for_coinbase((const uint8_t (*)[32])wb->txids, wb->tx_count,
+						    wb->branch);
+}
+
 static void workbase_free(struct workbase *wb)
 {
+	if (wb->txs) {
+		for (size_t i = 0; i < wb->tx_count; i++)
+			wb_tx_unref(wb->txs[i]);
+	}
+	free(wb->txs);
 	free(wb->txids);
+	free(wb->wtxids);
 	free(wb->tx_data_hex);
 	free(wb->branch);
 	json_decref(wb->gbt);
@@ -296,9 +365,96 @@ struct workbase *workbase_from_gbt(const json_t *gbt, char *err, size_t errlen)
 		workbase_free(wb);
 		return NULL;
 	}
-	wb->branch = alloc_or_abort(MERKLE_BRANCH_MAX * sizeof(*wb->branch));
-	wb->branch_len = merkle_branch_for_coinbase((const uint8_t (*)[32])wb->txids, wb->tx_count,
-						    wb->branch);
+	compute_branch(wb);
+	return wb;
+}
+
+/* The header fields of workbase_from_parts, checked as read_numbers,
+ * read_prevhash_and_bits and read_optional_fields check them. */
+static int take_parts(struct workbase *wb, const struct workbase_parts *p, char *err,
+		      size_t errlen)
+{
+	size_t lp = strnlen(p->longpollid, sizeof(p->longpollid));
+
+	if (p->height < 0 || p->height > INT32_MAX) {
+		parts_fail(err, errlen, "height %lld out of range", (long long)p->height);
+		return -1;
+	}
+	if (p->coinbasevalue < 0 || p->coinbasevalue > MAX_MONEY_SATS) {
+		parts_fail(err, errlen, "coinbasevalue %lld out of range", (long long)p->coinbasevalue);
+		return -1;
+	}
+	if (target_from_bits(p->bits, wb->target) < 0) {
+		parts_fail(err, errlen, "bits %08x is not a valid compact target", p->bits);
+		return -1;
+	}
+	if (p->witness_commitment_len &&
+	    (p->witness_commitment_len != WITNESS_COMMITMENT_LEN ||
+	     memcmp(p->witness_commitment, commitment_head, sizeof(commitment_head)))) {
+		parts_fail(err, errlen, "witness commitment must be a 38-byte script starting "
+			   "6a24aa21a9ed");
+		return -1;
+	}
+	if (lp >= sizeof(wb->longpollid)) {
+		parts_fail(err, errlen, "longpollid must be under %zu characters",
+			   sizeof(wb->longpollid));
+		return -1;
+	}
+	wb->version = p->version;
+	memcpy(wb->prevhash, p->prevhash, 32);
+	wb->bits = p->bits;
+	wb->curtime = p->curtime;
+	wb->mintime = p->mintime;
+	wb->height = p->height;
+	wb->coinbasevalue = p->coinbasevalue;
+	wb->network_diff = diff_from_target(wb->target);
+	memcpy(wb->witness_commitment, p->witness_commitment, p->witness_commitment_len);
+	wb->witness_commitment_len = p->witness_commitment_len;
+	memcpy(wb->longpollid, p->longpollid, lp);
+	wb->longpollid[lp] = '\0';
+	return 0;
+}
+
+struct workbase *workbase_from_parts(const struct workbase_parts *parts, struct wb_tx *const *txs,
+				     size_t n, char *err, size_t errlen)
+{
+	struct workbase *wb;
+
+	if (!parts || (n && !txs))
+		return parts_fail(err, errlen, "no template");
+	if (n > WORKBASE_MAX_TXS)
+		return parts_fail(err, errlen, "%zu transactions, more than %d", n,
+				  WORKBASE_MAX_TXS);
+	wb = calloc(1, sizeof(*wb));
+	if (!wb)
+		return parts_fail(err, errlen, "out of memory");
+	atomic_init(&wb->refs, 1);
+	if (take_parts(wb, parts, err, errlen) < 0) {
+		free(wb);
+		return NULL;
+	}
+	wb->txids = alloc_or_abort((n ? n : 1) * sizeof(*wb->txids));
+	wb->wtxids = alloc_or_abort((n ? n : 1) * sizeof(*wb->wtxids));
+	wb->txs = alloc_or_abort((n ? n : 1) * sizeof(*wb->txs));
+	for (size_t i = 0; i < n; i++) {
+		if (!txs[i] || !txs[i]->len) {
+			wb->tx_count = i;
+			workbase_free(wb);
+			return parts_fail(err, errlen, "transaction %zu is empty", i);
+		}
+		wb->txs[i] = wb_tx_ref(txs[i]);
+		memcpy(wb->txids[i], txs[i]->txid, 32);
+		memcpy(wb->wtxids[i], txs[i]->wtxid, 32);
+		if (memcmp(txs[i]->txid, txs[i]->wtxid, 32))
+			wb->has_witness_txs = true;
+		wb->tx_data_hex_len += 2 * (size_t)txs[i]->len;
+	}
+	wb->tx_count = n;
+	if (wb->has_witness_txs && !wb->witness_commitment_len) {
+		workbase_free(wb);
+		return parts_fail(err, errlen, "witness transactions but no witness commitment");
+	}
+	compute_branch(wb);
 	return wb;
 }
 

@@ -92,21 +92,33 @@ static void test_hello_rejects_bad_identity(void **state)
 	assert_int_equal(relay_parse_hello(p, 10, &h), -1);
 }
 
-static void test_template_round_trip(void **state)
+/* The frame layer does not look into a TEMPLATE payload (template_codec.h
+ * does); these tests wrap opaque bytes after the send time and id. */
+static struct relay_msg *opaque_template(uint64_t send_us, uint64_t id, const void *body,
+					 size_t len)
 {
-	const char *json = "{\"height\":101,\"transactions\":[]}";
-	struct relay_msg *m = relay_msg_template(1716556800123456ULL, 42, json, strlen(json));
+	uint8_t head[16];
+
+	relay_put_u64(head, send_us);
+	relay_put_u64(head + 8, id);
+	return relay_msg_new(RELAY_TEMPLATE, head, sizeof(head), body, len);
+}
+
+static void test_request_full_round_trip(void **state)
+{
+	struct relay_msg *m = relay_msg_u64(RELAY_REQUEST_FULL, 0x1122334455667788ULL);
 	struct relay_frame f;
-	struct relay_template t;
+	uint64_t id;
 
 	(void)state;
 	decode_one(m, &f);
-	assert_int_equal(relay_parse_template(f.payload, f.len, &t), 0);
-	assert_int_equal(t.send_us, 1716556800123456ULL);
-	assert_int_equal(t.workbase_id, 42);
-	assert_int_equal(t.json_len, strlen(json));
-	assert_memory_equal(t.json, json, t.json_len);
-	assert_int_equal(relay_parse_template(f.payload, 16, &t), -1); /* no JSON */
+	assert_int_equal(f.type, RELAY_REQUEST_FULL);
+	assert_int_equal(relay_parse_u64(f.payload, f.len, &id), 0);
+	assert_int_equal(id, 0x1122334455667788ULL);
+	assert_int_equal(relay_type_max_payload(RELAY_REQUEST_FULL), 8);
+	assert_true(RELAY_TYPES_SERVER_READY & RELAY_TYPE_BIT(RELAY_REQUEST_FULL));
+	assert_false(RELAY_TYPES_CLIENT_READY & RELAY_TYPE_BIT(RELAY_REQUEST_FULL));
+	assert_int_equal(RELAY_PROTOCOL_VERSION, 2);
 	relay_frame_free(&f);
 	relay_msg_unref(m);
 }
@@ -162,7 +174,7 @@ static void test_decoder_byte_by_byte(void **state)
 	uint8_t nonce[32] = { 1, 2, 3 };
 	struct relay_msg *msgs[3] = {
 		relay_msg_32(RELAY_CHALLENGE, nonce),
-		relay_msg_template(5, 6, "{}", 2),
+		opaque_template(5, 6, "{}", 2),
 		relay_msg_u64(RELAY_PONG, 77),
 	};
 	struct buf stream = BUF_INIT;
@@ -244,7 +256,10 @@ static void test_decoder_rejects_bad_headers(void **state)
 	expect_header_rejected("4745010900000008", ALL_TYPES, RELAY_REJECT_BAD_MAGIC);
 	expect_header_rejected("5442020900000008", ALL_TYPES, RELAY_REJECT_BAD_VERSION);
 	expect_header_rejected("5442010000000008", ALL_TYPES, RELAY_REJECT_UNKNOWN_TYPE);
-	expect_header_rejected("5442010b00000008", ALL_TYPES, RELAY_REJECT_UNKNOWN_TYPE);
+	expect_header_rejected("5442010c00000008", ALL_TYPES, RELAY_REJECT_UNKNOWN_TYPE);
+	/* REQUEST_FULL carries 8 bytes, and only a relay sends it */
+	expect_header_rejected("5442010b00000009", ALL_TYPES, RELAY_REJECT_OVERSIZE);
+	expect_header_rejected("5442010b00000008", RELAY_TYPES_CLIENT_READY, RELAY_REJECT_UNEXPECTED);
 	expect_header_rejected("544201ff00000008", ALL_TYPES, RELAY_REJECT_UNKNOWN_TYPE);
 	/* PING must be 8 bytes; a template may not exceed 16 MiB */
 	expect_header_rejected("5442010900000009", ALL_TYPES, RELAY_REJECT_OVERSIZE);
@@ -267,11 +282,11 @@ static void test_largest_template_fits(void **state)
 
 	(void)state;
 	memset(json, ' ', json_len);
-	m = relay_msg_template(1, 1, json, json_len);
+	m = opaque_template(1, 1, json, json_len);
 	assert_non_null(m);
 	assert_int_equal(m->len, RELAY_HEADER_LEN + RELAY_MAX_PAYLOAD);
 	relay_msg_unref(m);
-	assert_null(relay_msg_template(1, 1, json, json_len + 1));
+	assert_null(opaque_template(1, 1, json, json_len + 1));
 	free(json);
 }
 
@@ -324,7 +339,7 @@ static struct relay_msg *big_template(uint64_t id, size_t size)
 	struct relay_msg *m;
 
 	memset(json, 'x', size);
-	m = relay_msg_template(0, id, json, size);
+	m = opaque_template(0, id, json, size);
 	free(json);
 	return m;
 }
@@ -432,7 +447,7 @@ int main(void)
 		cmocka_unit_test(test_header_layout),
 		cmocka_unit_test(test_hello_round_trip),
 		cmocka_unit_test(test_hello_rejects_bad_identity),
-		cmocka_unit_test(test_template_round_trip),
+		cmocka_unit_test(test_request_full_round_trip),
 		cmocka_unit_test(test_block_round_trip),
 		cmocka_unit_test(test_block_result_round_trip),
 		cmocka_unit_test(test_decoder_byte_by_byte),

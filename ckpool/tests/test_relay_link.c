@@ -1,6 +1,8 @@
 /*
  * test_relay_link.c - the relay server and client in one process on
- * 127.0.0.1 with an ephemeral port: handshake, template push, blocks up
+ * 127.0.0.1 with an ephemeral port: handshake, template push (cold: every
+ * transaction in full, then warm: references, each time the same workbase
+ * as workbase_from_gbt), a relay asking for a full template, blocks up
  * and results down, heartbeats, refusal of bad peers while a good relay
  * keeps working, slow relays, reconnection after a primary restart, and
  * the metrics and health writers.
@@ -16,7 +18,9 @@
 #include "relay_client.h"
 #include "relay_server.h"
 #include "util.h"
+#include "template_codec.h"
 #include "workbase.h"
+#include "workbase_compare.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,7 +41,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t stall_cond = PTHREAD_COND_INITIALIZER;
-static json_t *got_gbt;
+static struct workbase *got_wb;
 static uint64_t got_workbase_id, got_send_us;
 static int got_templates;
 static char got_block_hex[64];
@@ -89,12 +93,12 @@ static bool outcome_done(struct block_outcome *o)
 
 /* ---- callbacks ---- */
 
-static void on_template(json_t *gbt, uint64_t workbase_id, uint64_t send_us, void *ctx)
+static void on_workbase(struct workbase *wb, uint64_t workbase_id, uint64_t send_us, void *ctx)
 {
 	(void)ctx;
 	pthread_mutex_lock(&lock);
-	json_decref(got_gbt);
-	got_gbt = json_deep_copy(gbt);
+	workbase_unref(got_wb);
+	got_wb = wb;
 	got_workbase_id = workbase_id;
 	got_send_us = send_us;
 	got_templates++;
@@ -178,7 +182,7 @@ static int start_client(const char *token)
 		.host = "127.0.0.1", .port = relay_server_port(), .auth_token = token,
 		.region = "us-east", .pool_instance = "relay-us", .reconnect_interval_ms = 50,
 		.heartbeat_interval_ms = heartbeat_ms, .block_timeout_ms = 300,
-		.on_template = on_template, .on_link_change = on_link_change,
+		.on_workbase = on_workbase, .on_link_change = on_link_change,
 	};
 
 	if (relay_client_start(&cfg, err, sizeof(err))) {
@@ -191,8 +195,8 @@ static int start_client(const char *token)
 static void reset_captures(void)
 {
 	pthread_mutex_lock(&lock);
-	json_decref(got_gbt);
-	got_gbt = NULL;
+	workbase_unref(got_wb);
+	got_wb = NULL;
 	got_templates = 0;
 	got_workbase_id = got_send_us = 0;
 	got_block_hex[0] = '\0';
@@ -345,6 +349,19 @@ static struct relay_client_stats client_stats(void)
 	return s;
 }
 
+/* The relay's workbase equals workbase_from_gbt(gbt): fields, merkle
+ * branch, block assembly. Call with lock held. */
+static void assert_got_matches(const json_t *gbt)
+{
+	char err[256];
+	struct workbase *want = workbase_from_gbt(gbt, err, sizeof(err));
+
+	assert_non_null(want);
+	assert_non_null(got_wb);
+	assert_workbases_equal(got_wb, want);
+	workbase_unref(want);
+}
+
 /* ---- tests ---- */
 
 static void test_template_reaches_client_intact(void **state)
@@ -358,15 +375,16 @@ static void test_template_reaches_client_intact(void **state)
 	assert_int_equal(relay_server_push_template(gbt, 77), 1);
 	assert_true(WAIT_UNTIL(locked_int(&got_templates) == 1));
 	pthread_mutex_lock(&lock);
-	assert_true(json_equal(got_gbt, gbt));
+	assert_got_matches(gbt);
 	assert_int_equal(got_workbase_id, 77);
 	assert_true(got_send_us > 0 && (int64_t)got_send_us <= now_unix_us());
-	wb = workbase_from_gbt(got_gbt, err, sizeof(err));
+	wb = workbase_ref(got_wb);
 	pthread_mutex_unlock(&lock);
-	assert_non_null(wb);
 	assert_int_equal(wb->height, 800000);
 	assert_int_equal(wb->tx_count, 2);
+	assert_null(wb->gbt);
 	workbase_unref(wb);
+	(void)err;
 	assert_int_equal(client_stats().templates_received, 1);
 	assert_true(atomic_load(&relay_ups) >= 1);
 	assert_true(client_stats().template_latency_ms >= 0);
@@ -398,7 +416,7 @@ static void test_workbase_push_reaches_client(void **state)
 	workbase_unref(wb); /* the server holds its own reference */
 	assert_true(WAIT_UNTIL(locked_int(&got_templates) == 1));
 	pthread_mutex_lock(&lock);
-	assert_true(json_equal(got_gbt, gbt));
+	assert_got_matches(gbt);
 	assert_int_equal(got_workbase_id, 0x1234);
 	pthread_mutex_unlock(&lock);
 	json_decref(gbt);
@@ -416,10 +434,151 @@ static void test_late_relay_gets_current_template(void **state)
 	assert_int_equal(start_client(TOKEN), 0);
 	assert_true(WAIT_UNTIL(locked_int(&got_templates) == 1));
 	pthread_mutex_lock(&lock);
-	assert_true(json_equal(got_gbt, gbt));
+	assert_got_matches(gbt);
 	assert_int_equal(got_workbase_id, 5);
 	pthread_mutex_unlock(&lock);
 	json_decref(gbt);
+}
+
+/* The fixture with transaction 1 replaced by one whose txid derives from
+ * `tag` and whose data is `bytes` raw bytes. */
+static json_t *gbt_with_tx(unsigned tag, size_t bytes)
+{
+	json_t *gbt = fixture_gbt();
+	char txid[65], *hex = malloc(2 * bytes + 1);
+
+	snprintf(txid, sizeof(txid), "%064x", tag);
+	memset(hex, 'a', 2 * bytes);
+	hex[2 * bytes] = '\0';
+	json_array_set_new(json_object_get(gbt, "transactions"), 1,
+			   json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "data", hex, "txid", txid,
+				     "hash", txid, "fee", 500, "sigops", 4, "weight", 400));
+	free(hex);
+	return gbt;
+}
+
+static bool client_has_workbase(uint64_t id);
+
+static void test_cold_then_warm_templates(void **state)
+{
+	json_t *g1 = fixture_gbt(), *g2 = gbt_with_tx(2, 300), *g3 = gbt_with_tx(3, 200);
+	struct relay_client_stats st, before = client_stats();
+	uint64_t full_requests = server_counters().full_requests;
+
+	(void)state;
+	assert_int_equal(relay_server_push_template(g1, 10), 1);
+	assert_true(WAIT_UNTIL(client_has_workbase(10)));
+	pthread_mutex_lock(&lock);
+	assert_got_matches(g1);
+	pthread_mutex_unlock(&lock);
+	st = client_stats();
+	assert_int_equal(st.template_txs_full - before.template_txs_full, 2);
+	assert_int_equal(st.template_txs_referenced - before.template_txs_referenced, 0);
+
+	/* tx 0 is known now: sent as a reference */
+	assert_int_equal(relay_server_push_template(g2, 11), 1);
+	assert_true(WAIT_UNTIL(client_has_workbase(11)));
+	pthread_mutex_lock(&lock);
+	assert_got_matches(g2);
+	pthread_mutex_unlock(&lock);
+	st = client_stats();
+	assert_int_equal(st.template_txs_full - before.template_txs_full, 3);
+	assert_int_equal(st.template_txs_referenced - before.template_txs_referenced, 1);
+
+	/* and again, with the unchanged template twice */
+	assert_int_equal(relay_server_push_template(g3, 12), 1);
+	assert_true(WAIT_UNTIL(client_has_workbase(12)));
+	assert_int_equal(relay_server_push_template(g3, 13), 1);
+	assert_true(WAIT_UNTIL(client_has_workbase(13)));
+	pthread_mutex_lock(&lock);
+	assert_got_matches(g3);
+	pthread_mutex_unlock(&lock);
+	st = client_stats();
+	assert_int_equal(st.template_txs_full - before.template_txs_full, 4);
+	assert_int_equal(st.template_txs_referenced - before.template_txs_referenced, 4);
+	assert_int_equal(st.full_requests, before.full_requests);
+	assert_int_equal(server_counters().full_requests, full_requests);
+	json_decref(g1);
+	json_decref(g2);
+	json_decref(g3);
+}
+
+/* Reads frames until a TEMPLATE (pinging, so the server keeps us). */
+static void raw_read_template(int fd, struct relay_frame *f)
+{
+	for (;;) {
+		raw_send_msg(fd, relay_msg_u64(RELAY_PING, 1));
+		assert_int_equal(raw_read_frame(fd, f), 0);
+		if (f->type == RELAY_TEMPLATE)
+			return;
+		relay_frame_free(f);
+	}
+}
+
+/* A relay that lost its cache asks for a full template and gets one. */
+static void test_relay_asking_for_full_template(void **state)
+{
+	uint8_t cnonce[32], mac[32];
+	json_t *gbt = fixture_gbt();
+	struct template_enc *e;
+	struct relay_frame f;
+	struct workbase *wb, *want;
+	char err[256];
+	int fd;
+
+	(void)state;
+	relay_random_nonce(cnonce);
+	fd = raw_authenticated(cnonce, mac);
+	assert_true(WAIT_UNTIL(relay_server_relay_count() == 2));
+	assert_int_equal(relay_server_push_template(gbt, 21), 2);
+	raw_read_template(fd, &f);
+	assert_int_equal(template_decode(f.payload, f.len, NULL, &e, err, sizeof(err)),
+			 TEMPLATE_OK);                    /* cold: all in full */
+	template_enc_unref(e);
+	relay_frame_free(&f);
+
+	assert_int_equal(relay_server_push_template(gbt, 22), 2);
+	raw_read_template(fd, &f);
+	assert_int_equal(template_decode(f.payload, f.len, NULL, &e, err, sizeof(err)),
+			 TEMPLATE_MISSING);               /* warm, but we kept nothing */
+	relay_frame_free(&f);
+	raw_send_msg(fd, relay_msg_u64(RELAY_REQUEST_FULL, 22));
+	raw_read_template(fd, &f);
+	assert_int_equal(template_decode(f.payload, f.len, NULL, &e, err, sizeof(err)),
+			 TEMPLATE_OK);
+	assert_int_equal(e->flags & TEMPLATE_FLAG_FULL, TEMPLATE_FLAG_FULL);
+	assert_int_equal(e->workbase_id, 22);
+	wb = template_enc_workbase(e, err, sizeof(err));
+	want = workbase_from_gbt(gbt, err, sizeof(err));
+	assert_workbases_equal(wb, want);
+	assert_true(server_counters().full_requests >= 1);
+	workbase_unref(wb);
+	workbase_unref(want);
+	template_enc_unref(e);
+	relay_frame_free(&f);
+	close(fd);
+	json_decref(gbt);
+}
+
+/* A relay speaking protocol version 1 (JSON templates) is refused. */
+static void test_version_1_relay_is_refused(void **state)
+{
+	uint8_t cnonce[32] = { 7 };
+	struct relay_msg *m = relay_msg_hello("asia", "old", cnonce);
+	struct relay_frame f;
+	char reason[RELAY_REASON_MAX + 1];
+	int fd = raw_connect();
+
+	(void)state;
+	m->bytes[RELAY_HEADER_LEN] = 1;             /* the HELLO's version byte */
+	raw_send_msg(fd, m);
+	assert_int_equal(raw_read_frame(fd, &f), 0);
+	assert_int_equal(f.type, RELAY_AUTH_FAIL);
+	relay_parse_auth_fail(f.payload, f.len, reason, sizeof(reason));
+	assert_string_equal(reason, "unsupported protocol version");
+	relay_frame_free(&f);
+	assert_true(raw_closed_by_server(fd));
+	close(fd);
 }
 
 static void test_block_up_result_down(void **state)
@@ -607,9 +766,6 @@ static uint64_t dropped_for_region(const char *region)
 static void test_slow_relay_drops_old_templates(void **state)
 {
 	uint8_t cnonce[32], mac[32];
-	size_t size = 1024 * 1024;
-	char *filler = malloc(size);
-	json_t *gbt = fixture_gbt();
 	int slow;
 
 	(void)state;
@@ -617,22 +773,21 @@ static void test_slow_relay_drops_old_templates(void **state)
 	heartbeat_ms = 250;
 	assert_true(start_server_on(0) > 0 && start_client(TOKEN) == 0);
 	assert_true(WAIT_UNTIL(relay_client_link_up() && relay_server_relay_count() == 1));
-	memset(filler, 'a', size - 1);
-	filler[size - 1] = '\0';
-	json_object_set_new(gbt, "filler", json_string(filler));
-	free(filler);
 	relay_random_nonce(cnonce);
 	slow = raw_authenticated_with_rcvbuf(cnonce, mac, 4096); /* never reads again */
 	assert_true(WAIT_UNTIL(relay_server_relay_count() == 2));
 	for (uint64_t id = 100; id < 116 && !dropped_for_region("asia"); id++) {
+		/* a new 512 KiB transaction each time: nothing to reference */
+		json_t *gbt = gbt_with_tx((unsigned)id, 512 * 1024);
+
 		assert_true(relay_server_push_template(gbt, id) >= 1);
+		json_decref(gbt);
 		raw_send_msg(slow, relay_msg_u64(RELAY_PING, id));
 		assert_true(WAIT_UNTIL(client_has_workbase(id)));
 	}
 	assert_true(dropped_for_region("asia") > 0);
 	assert_int_equal(relay_server_relay_count(), 2); /* slow, not dead */
 	close(slow);
-	json_decref(gbt);
 }
 
 static void test_client_reconnects_after_primary_restart(void **state)
@@ -701,6 +856,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_template_reaches_client_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workbase_push_reaches_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_relay_gets_current_template, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cold_then_warm_templates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_asking_for_full_template, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_1_relay_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_up_result_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_node_gives_timeout_but_link_lives, setup,
 						teardown),

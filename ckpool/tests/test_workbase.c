@@ -1,6 +1,7 @@
 /*
  * test_workbase.c - getblocktemplate parsing: good templates, every
- * malformed field with its specific error, compact bits, refcounting.
+ * malformed field with its specific error, compact bits, refcounting;
+ * workbase_from_parts (raw transactions) against workbase_from_gbt.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -8,6 +9,7 @@
 #include "gbt_fixture.h"
 #include "share.h"
 #include "workbase.h"
+#include "workbase_compare.h"
 
 #include <math.h>
 
@@ -307,6 +309,145 @@ static void test_compact_bits(void **state)
 	assert_true(diff_from_bits(0) == 0);
 }
 
+/* The parts and raw transactions of a workbase built from getblocktemplate. */
+static struct workbase_parts parts_of(const struct workbase *wb)
+{
+	struct workbase_parts p;
+
+	memset(&p, 0, sizeof(p));
+	p.version = wb->version;
+	memcpy(p.prevhash, wb->prevhash, 32);
+	p.bits = wb->bits;
+	p.curtime = wb->curtime;
+	p.mintime = wb->mintime;
+	p.height = wb->height;
+	p.coinbasevalue = wb->coinbasevalue;
+	memcpy(p.witness_commitment, wb->witness_commitment, wb->witness_commitment_len);
+	p.witness_commitment_len = wb->witness_commitment_len;
+	memcpy(p.longpollid, wb->longpollid, sizeof(p.longpollid));
+	return p;
+}
+
+static struct wb_tx **raw_txs_of(const struct workbase *wb)
+{
+	struct wb_tx **txs = calloc(wb->tx_count + 1, sizeof(*txs));
+
+	for (size_t i = 0; i < wb->tx_count; i++) {
+		size_t len = strlen(wb->tx_data_hex[i]) / 2;
+
+		txs[i] = wb_tx_new(wb->txids[i], wb->wtxids[i], 100 + (int64_t)i, 1, 400, NULL,
+				   (uint32_t)len);
+		from_hex(wb->tx_data_hex[i], txs[i]->data, len);
+	}
+	return txs;
+}
+
+static void free_txs(struct wb_tx **txs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		wb_tx_unref(txs[i]);
+	free(txs);
+}
+
+static void test_from_parts_equals_from_gbt(void **state)
+{
+	json_t *gbt = fixture_gbt();
+	char err[256];
+	struct workbase *ref = workbase_from_gbt(gbt, err, sizeof(err));
+	struct workbase_parts p = parts_of(ref);
+	struct wb_tx **txs = raw_txs_of(ref);
+	struct workbase *wb = workbase_from_parts(&p, txs, ref->tx_count, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(wb);
+	assert_null(wb->gbt);
+	assert_null(wb->tx_data_hex);
+	assert_non_null(wb->txs);
+	assert_true(wb->has_witness_txs);
+	assert_workbases_equal(wb, ref);
+	/* the workbase holds its own references */
+	free_txs(txs, ref->tx_count);
+	assert_int_equal(wb->txs[1]->len, strlen(FIXTURE_DATA1) / 2);
+	assert_same_block(wb, ref);
+	workbase_unref(wb);
+	workbase_unref(ref);
+	json_decref(gbt);
+}
+
+static void test_from_parts_without_transactions(void **state)
+{
+	json_t *gbt = fixture_empty_gbt("207fffff");
+	char err[256];
+	struct workbase *ref = workbase_from_gbt(gbt, err, sizeof(err));
+	struct workbase_parts p = parts_of(ref);
+	struct workbase *wb = workbase_from_parts(&p, NULL, 0, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(wb);
+	assert_workbases_equal(wb, ref);
+	workbase_unref(wb);
+	workbase_unref(ref);
+	json_decref(gbt);
+}
+
+static void test_from_parts_checks_fields(void **state)
+{
+	json_t *gbt = fixture_gbt();
+	char err[256];
+	struct workbase *ref = workbase_from_gbt(gbt, err, sizeof(err));
+	struct wb_tx **txs = raw_txs_of(ref);
+	struct workbase_parts p;
+
+	(void)state;
+	p = parts_of(ref);
+	p.bits = 0x1d80ffff;
+	assert_null(workbase_from_parts(&p, txs, 2, err, sizeof(err)));
+	assert_string_equal(err, "template: bits 1d80ffff is not a valid compact target");
+	p = parts_of(ref);
+	p.witness_commitment_len = 0;
+	assert_null(workbase_from_parts(&p, txs, 2, err, sizeof(err)));
+	assert_string_equal(err, "template: witness transactions but no witness commitment");
+	p = parts_of(ref);
+	p.witness_commitment[0] = 0x51;
+	assert_null(workbase_from_parts(&p, txs, 2, err, sizeof(err)));
+	assert_non_null(strstr(err, "6a24aa21a9ed"));
+	p = parts_of(ref);
+	p.height = -1;
+	assert_null(workbase_from_parts(&p, txs, 2, err, sizeof(err)));
+	assert_string_equal(err, "template: height -1 out of range");
+	p = parts_of(ref);
+	p.coinbasevalue = 2100000000000001LL;
+	assert_null(workbase_from_parts(&p, txs, 2, err, sizeof(err)));
+	p = parts_of(ref);
+	memset(p.longpollid, 'x', sizeof(p.longpollid)); /* no NUL */
+	assert_null(workbase_from_parts(&p, txs, 2, err, sizeof(err)));
+	p = parts_of(ref);
+	assert_null(workbase_from_parts(&p, txs, WORKBASE_MAX_TXS + 1, err, sizeof(err)));
+	free_txs(txs, 2);
+	workbase_unref(ref);
+	json_decref(gbt);
+}
+
+/* The GBT path records wtxids (the txid when "hash" is absent). */
+static void test_gbt_records_wtxids(void **state)
+{
+	json_t *gbt = fixture_gbt();
+	char err[256];
+	struct workbase *wb;
+	uint8_t expect[32];
+
+	(void)state;
+	json_object_del(json_array_get(json_object_get(gbt, "transactions"), 0), "hash");
+	wb = workbase_from_gbt(gbt, err, sizeof(err));
+	assert_non_null(wb);
+	from_hex_reversed(FIXTURE_TXID0, expect);
+	assert_memory_equal(wb->wtxids[0], expect, 32);
+	from_hex_reversed(FIXTURE_WTXID1, expect);
+	assert_memory_equal(wb->wtxids[1], expect, 32);
+	workbase_unref(wb);
+	json_decref(gbt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +459,10 @@ int main(void)
 		cmocka_unit_test(test_malformed_transactions),
 		cmocka_unit_test(test_legacy_template_needs_no_commitment),
 		cmocka_unit_test(test_compact_bits),
+		cmocka_unit_test(test_from_parts_equals_from_gbt),
+		cmocka_unit_test(test_from_parts_without_transactions),
+		cmocka_unit_test(test_from_parts_checks_fields),
+		cmocka_unit_test(test_gbt_records_wtxids),
 	};
 
 	return cmocka_run_group_tests_name("workbase", tests, NULL, NULL);

@@ -42,8 +42,14 @@ function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 const text = (s: string) => new TextEncoder().encode(s);
 const short = (s: string) => concat(Uint8Array.of(s.length), text(s));
 
+/** Relay protocol version (HELLO): 2 = binary templates (docs/relay-protocol.md). */
+const PROTOCOL_VERSION = 2;
+
 function hello(region: string, instance: string, clientNonce: Uint8Array): Uint8Array {
-  return frame(HELLO, concat(Uint8Array.of(1), short(region), short(instance), clientNonce));
+  return frame(
+    HELLO,
+    concat(Uint8Array.of(PROTOCOL_VERSION), short(region), short(instance), clientNonce),
+  );
 }
 
 async function relayProof(
