@@ -109,12 +109,36 @@ static void send_printf(struct conn *c, const char *fmt, ...)
 	va_end(again);
 }
 
+/* Appends n bytes of s at *p (the caller sized the buffer). */
+static char *put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static void reply_result_text(struct conn *c, const char *idt, const char *result_json)
+{
+	static const char head[] = "{\"id\":", mid[] = ",\"result\":", tail[] = ",\"error\":null}\n";
+	size_t il = strlen(idt), rl = strlen(result_json);
+	char line[256], *p = line;
+
+	if (il + rl + sizeof(head) + sizeof(mid) + sizeof(tail) > sizeof(line)) {
+		send_printf(c, "{\"id\":%s,\"result\":%s,\"error\":null}\n", idt, result_json);
+		return;
+	}
+	p = put(p, head, sizeof(head) - 1);
+	p = put(p, idt, il);
+	p = put(p, mid, sizeof(mid) - 1);
+	p = put(p, result_json, rl);
+	p = put(p, tail, sizeof(tail) - 1);
+	conn_send(c, line, (size_t)(p - line));
+}
+
 static void reply_result(struct conn *c, const json_t *id, const char *result_json)
 {
 	char idt[ID_TEXT_MAX];
 
-	send_printf(c, "{\"id\":%s,\"result\":%s,\"error\":null}\n", text_of_id(id, idt),
-		    result_json);
+	reply_result_text(c, text_of_id(id, idt), result_json);
 }
 
 /* Error messages are ours but may quote miner input: keep printable ASCII
@@ -133,13 +157,20 @@ static void escape_message(const char *msg, char *out, size_t len)
 	out[n] = '\0';
 }
 
-static void reply_error(struct conn *c, const json_t *id, int code, const char *msg)
+static void reply_error_text(struct conn *c, const char *idt, int code, const char *msg)
 {
-	char idt[ID_TEXT_MAX], text[400];
+	char text[400];
 
 	escape_message(msg, text, sizeof(text));
-	send_printf(c, "{\"id\":%s,\"result\":null,\"error\":[%d,\"%s\",null]}\n",
-		    text_of_id(id, idt), code, text);
+	send_printf(c, "{\"id\":%s,\"result\":null,\"error\":[%d,\"%s\",null]}\n", idt,
+		    code, text);
+}
+
+static void reply_error(struct conn *c, const json_t *id, int code, const char *msg)
+{
+	char idt[ID_TEXT_MAX];
+
+	reply_error_text(c, text_of_id(id, idt), code, msg);
 }
 
 static void reply_authorize_failure(struct conn *c, const json_t *id, const char *msg)
@@ -620,22 +651,26 @@ struct submission {
 	uint32_t ntime, nonce, version_bits;
 };
 
-static int decode_submission(const json_t *params, struct submission *s)
+/* The params of a mining.submit: strings when every one of 5 or 6 is a
+ * string, otherwise n == 0 (invalid). */
+struct submit_params {
+	const char *v[6];
+	size_t n;
+};
+
+static int decode_submission(const struct submit_params *p, struct submission *s)
 {
-	size_t n = json_array_size(params);
+	size_t n = p->n;
 	const char *job, *nonce2, *ntime, *nonce;
 	long len;
 
 	memset(s, 0, sizeof(*s));
 	if (n != 5 && n != 6)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!json_is_string(json_array_get(params, i)))
-			return -1;
-	job = json_string_value(json_array_get(params, 1));
-	nonce2 = json_string_value(json_array_get(params, 2));
-	ntime = json_string_value(json_array_get(params, 3));
-	nonce = json_string_value(json_array_get(params, 4));
+	job = p->v[1];
+	nonce2 = p->v[2];
+	ntime = p->v[3];
+	nonce = p->v[4];
 	if (strlen(job) != 16 || !hex_is_valid(job, 16))
 		s->job_id = 0;
 	else
@@ -646,7 +681,7 @@ static int decode_submission(const json_t *params, struct submission *s)
 		return -1;
 	s->version_bits = 0;
 	if (n == 6) {
-		const char *vb = json_string_value(json_array_get(params, 5));
+		const char *vb = p->v[5];
 		size_t vlen = strlen(vb);
 
 		if (vlen == 0 || vlen > 8 || !hex_is_valid(vb, vlen))
@@ -684,7 +719,7 @@ static void emit_share(const struct conn *c, const struct submission *s, double 
 	events_emit("share_submitted", data);
 }
 
-static void reject_share(struct conn *c, const json_t *id, const struct submission *s,
+static void reject_share(struct conn *c, const char *id, const struct submission *s,
 			 enum share_result r, int code, const char *msg,
 			 const struct share_output *out, const struct workbase *wb)
 {
@@ -692,19 +727,19 @@ static void reject_share(struct conn *c, const json_t *id, const struct submissi
 
 	atomic_fetch_add(&g_stats.shares_rejected[reason], 1);
 	c->shares_rejected++;
-	reply_error(c, id, code, msg);
+	reply_error_text(c, id, code, msg);
 	emit_share(c, s, c->vardiff.diff, out ? out->diff : 0, false, share_result_reason(r), out,
 		   wb);
 }
 
-static void reject_unready(struct conn *c, const json_t *id, enum reject_reason reason)
+static void reject_unready(struct conn *c, const char *id, enum reject_reason reason)
 {
 	atomic_fetch_add(&g_stats.shares_rejected[reason], 1);
 	c->shares_rejected++;
 	if (reason == REJECT_NOT_SUBSCRIBED)
-		reply_error(c, id, ERR_NOT_SUBSCRIBED, "Not subscribed");
+		reply_error_text(c, id, ERR_NOT_SUBSCRIBED, "Not subscribed");
 	else
-		reply_error(c, id, ERR_UNAUTHORIZED, "Unauthorized worker");
+		reply_error_text(c, id, ERR_UNAUTHORIZED, "Unauthorized worker");
 	note_protocol_error(c);
 }
 
@@ -915,7 +950,7 @@ static void submit_if_stale_block(struct conn *c, const struct conn_job *job,
 	hand_block_to_submit(c, job, &out, s, required_difficulty(c, now), now);
 }
 
-static void reject_with(struct conn *c, const json_t *id, const struct submission *s,
+static void reject_with(struct conn *c, const char *id, const struct submission *s,
 			enum share_result r, const struct share_output *out,
 			const struct workbase *wb)
 {
@@ -926,7 +961,8 @@ static void reject_with(struct conn *c, const json_t *id, const struct submissio
 	reject_share(c, id, s, r, code, msg, out, wb);
 }
 
-static void handle_submit(struct conn *c, const json_t *id, const json_t *params)
+/* id: the request id as JSON text (text_of_id). */
+static void handle_submit(struct conn *c, const char *id, const struct submit_params *params)
 {
 	struct submission s;
 	struct share_output out;
@@ -941,7 +977,7 @@ static void handle_submit(struct conn *c, const json_t *id, const json_t *params
 	if (decode_submission(params, &s)) {
 		atomic_fetch_add(&g_stats.shares_rejected[REJECT_INVALID], 1);
 		c->shares_rejected++;
-		reply_error(c, id, ERR_OTHER, "Invalid submit parameters: expected [worker, "
+		reply_error_text(c, id, ERR_OTHER, "Invalid submit parameters: expected [worker, "
 					      "job_id, extranonce2, ntime, nonce(, version_bits)] "
 					      "as hex strings");
 		emit_share(c, &s, c->vardiff.diff, 0, false, share_result_reason(SHARE_INVALID), NULL,
@@ -965,8 +1001,23 @@ static void handle_submit(struct conn *c, const json_t *id, const json_t *params
 			    job->wb);
 		return;
 	}
-	reply_result(c, id, "true");
+	reply_result_text(c, id, "true");
 	account_accepted(c, &s, &out, job->wb, judged, now);
+}
+
+static void handle_submit_json(struct conn *c, const json_t *id, const json_t *params)
+{
+	struct submit_params p = { .n = json_array_size(params) };
+	char idt[ID_TEXT_MAX];
+
+	if (p.n != 5 && p.n != 6)
+		p.n = 0;
+	for (size_t i = 0; i < p.n; i++) {
+		p.v[i] = json_string_value(json_array_get(params, i));
+		if (!p.v[i])
+			p.n = 0;
+	}
+	handle_submit(c, text_of_id(id, idt), &p);
 }
 
 /* ---- dispatch ---- */
@@ -987,7 +1038,7 @@ static void handle_garbage(struct conn *c, const char *why)
 static void dispatch(struct conn *c, const char *method, const json_t *id, const json_t *params)
 {
 	if (!strcmp(method, "mining.submit"))
-		handle_submit(c, id, params);
+		handle_submit_json(c, id, params);
 	else if (!strcmp(method, "mining.subscribe"))
 		handle_subscribe(c, id, params);
 	else if (!strcmp(method, "mining.authorize"))
@@ -1007,11 +1058,194 @@ static void dispatch(struct conn *c, const char *method, const json_t *id, const
 	}
 }
 
+/* ---- mining.submit without jansson ----
+ *
+ * Nearly every line is a share, so the common shape of a submit is read
+ * here without building a JSON tree: an object with "id" (null, a plain
+ * integer or a plain string), "method": "mining.submit", "params" of 5 or 6
+ * strings, and any other keys with plain string values. Every string must
+ * be printable ASCII without escapes. Anything else (and any doubt) returns
+ * false and goes through jansson, which then decides exactly as before: on
+ * what this accepts, both read the same id, method and params. */
+
+#define FAST_SUBMIT_MAX 512         /* bytes of param text kept */
+
+struct fast_submit {
+	char idt[ID_TEXT_MAX];
+	bool have_id, have_method, have_params;
+	struct submit_params params;
+	char text[FAST_SUBMIT_MAX];
+	size_t text_len;
+};
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string of printable ASCII without escapes at *p: its contents in *s,
+ * *n; *p moves past it. */
+static bool plain_string(const char **p, const char *end, const char **s, size_t *n)
+{
+	const char *q;
+
+	if (*p >= end || **p != '"')
+		return false;
+	for (q = *p + 1; q < end && *q != '"'; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e || *q == '\\')
+			return false;
+	if (q >= end)
+		return false;
+	*s = *p + 1;
+	*n = (size_t)(q - *s);
+	*p = q + 1;
+	return true;
+}
+
+static bool fast_id(const char **p, const char *end, char idt[ID_TEXT_MAX])
+{
+	const char *q = *p, *s;
+	size_t n;
+
+	if (q < end && *q == '"') {
+		if (!plain_string(p, end, &s, &n))
+			return false;
+		/* text_of_id: plain strings up to ID_TEXT_MAX - 3 echoed, else null */
+		if (n <= ID_TEXT_MAX - 3)
+			snprintf(idt, ID_TEXT_MAX, "\"%.*s\"", (int)n, s);
+		else
+			snprintf(idt, ID_TEXT_MAX, "null");
+		return true;
+	}
+	if ((size_t)(end - q) >= 4 && !memcmp(q, "null", 4)) {
+		*p = q + 4;
+		snprintf(idt, ID_TEXT_MAX, "null");
+		return true;
+	}
+	s = q;
+	if (q < end && *q == '-')
+		q++;
+	n = 0;
+	while (q + n < end && isdigit((unsigned char)q[n]))
+		n++;
+	/* 1 to 18 digits, no leading zero, no "-0", no fraction or exponent */
+	if (!n || n > 18 || (q[0] == '0' && (n > 1 || s != q)))
+		return false;
+	q += n;
+	if (q < end && (*q == '.' || *q == 'e' || *q == 'E'))
+		return false;
+	memcpy(idt, s, (size_t)(q - s));
+	idt[q - s] = '\0';
+	*p = q;
+	return true;
+}
+
+static bool fast_params(const char **p, const char *end, struct fast_submit *f)
+{
+	const char *q = *p, *s;
+	size_t n;
+
+	if (q >= end || *q != '[')
+		return false;
+	q = skip_space(q + 1, end);
+	if (q < end && *q == ']')
+		return false;                /* no params: invalid, jansson's to answer */
+	for (;;) {
+		if (f->params.n == 6 || !plain_string(&q, end, &s, &n)
+		    || f->text_len + n + 1 > sizeof(f->text))
+			return false;
+		memcpy(f->text + f->text_len, s, n);
+		f->text[f->text_len + n] = '\0';
+		f->params.v[f->params.n++] = f->text + f->text_len;
+		f->text_len += n + 1;
+		q = skip_space(q, end);
+		if (q < end && *q == ']')
+			break;
+		if (q >= end || *q != ',')
+			return false;
+		q = skip_space(q + 1, end);
+	}
+	if (f->params.n != 5 && f->params.n != 6)
+		return false;
+	*p = q + 1;
+	return true;
+}
+
+static bool fast_member(const char **p, const char *end, struct fast_submit *f)
+{
+	const char *key, *s;
+	size_t klen, n;
+
+	if (!plain_string(p, end, &key, &klen))
+		return false;
+	*p = skip_space(*p, end);
+	if (*p >= end || **p != ':')
+		return false;
+	*p = skip_space(*p + 1, end);
+	if (klen == 2 && !memcmp(key, "id", 2)) {
+		if (f->have_id)
+			return false;
+		f->have_id = true;
+		return fast_id(p, end, f->idt);
+	}
+	if (klen == 6 && !memcmp(key, "method", 6)) {
+		if (f->have_method || !plain_string(p, end, &s, &n) || n != 13
+		    || memcmp(s, "mining.submit", 13))
+			return false;
+		f->have_method = true;
+		return true;
+	}
+	if (klen == 6 && !memcmp(key, "params", 6)) {
+		if (f->have_params)
+			return false;
+		f->have_params = true;
+		return fast_params(p, end, f);
+	}
+	return plain_string(p, end, &s, &n);  /* another key, e.g. "jsonrpc" */
+}
+
+/* True when the line was a submit of the common shape and is handled. */
+static bool try_fast_submit(struct conn *c, const char *line, size_t len)
+{
+	const char *p = line, *end = line + len;
+	struct fast_submit f;
+
+	f.have_id = f.have_method = f.have_params = false;
+	f.params.n = 0;
+	f.text_len = 0;
+	p = skip_space(p, end);
+	if (p >= end || *p != '{')
+		return false;
+	p = skip_space(p + 1, end);
+	for (;;) {
+		if (!fast_member(&p, end, &f))
+			return false;
+		p = skip_space(p, end);
+		if (p < end && *p == '}')
+			break;
+		if (p >= end || *p != ',')
+			return false;
+		p = skip_space(p + 1, end);
+	}
+	if (skip_space(p + 1, end) != end || !f.have_method || !f.have_params)
+		return false;
+	if (!f.have_id)
+		snprintf(f.idt, sizeof(f.idt), "null");
+	handle_submit(c, f.idt, &f.params);
+	return true;
+}
+
 void stratum_handle_line(struct conn *c, const char *line, size_t len)
 {
 	json_error_t jerr;
-	json_t *req = json_loadb(line, len, 0, &jerr);
+	json_t *req;
 	const json_t *method, *params, *id;
+
+	if (try_fast_submit(c, line, len))
+		return;
+	req = json_loadb(line, len, 0, &jerr);
 
 	if (!req || !json_is_object(req)) {
 		json_decref(req);
