@@ -5,7 +5,7 @@
  */
 
 import postgres from "postgres";
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { backoffDelay, sleep } from "../lib/backoff.ts";
 import { createLogger, type Logger, LogSampler } from "../lib/log.ts";
@@ -31,6 +31,68 @@ export interface Collector {
 
 function sourceKey(s: { pool_instance: string; boot_id: string }): string {
   return `${s.pool_instance}/${s.boot_id}`;
+}
+
+/**
+ * A PostgreSQL data exception (SQLSTATE class 22: bad jsonb text, numeric
+ * overflow, NUL in text...) is caused by the rows, not the server: retrying
+ * the same rows can never succeed.
+ */
+export function isPermanentPgError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.length === 5 && code.startsWith("22");
+}
+
+type TimeoutConfig = Pick<CollectorConfig, "pgStatementTimeoutMs" | "redisCommandTimeoutMs">;
+
+/**
+ * PostgreSQL client options: the server ends statements running longer than
+ * statement_timeout, TCP keepalive notices a dead peer, and connecting is bounded.
+ */
+export function pgOptions(config: TimeoutConfig): postgres.Options<Record<string, never>> {
+  return {
+    max: 4,
+    onnotice: () => {},
+    connect_timeout: 5,
+    idle_timeout: 60,
+    keep_alive: 10,
+    connection: {
+      application_name: "collector",
+      statement_timeout: config.pgStatementTimeoutMs,
+      lock_timeout: config.pgStatementTimeoutMs,
+      idle_in_transaction_session_timeout: config.pgStatementTimeoutMs * 2,
+    },
+  };
+}
+
+/**
+ * A half-open connection never delivers the server's statement_timeout error:
+ * the write also fails client-side a little later, so the retry path runs.
+ */
+export function pgWriteTimeoutMs(config: TimeoutConfig): number {
+  return config.pgStatementTimeoutMs + 5_000;
+}
+
+/** ioredis options: a command unanswered for commandTimeout fails (and is retried). */
+export function redisOptions(config: TimeoutConfig): RedisOptions {
+  return {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+    commandTimeout: config.redisCommandTimeoutMs,
+    keepAlive: 10_000,
+    retryStrategy: (times: number) => Math.min(100 * times, 1_000),
+  };
+}
+
+/** Rejects when `promise` has not settled within `ms` (the work itself is not cancelled). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function startCollector(
@@ -61,6 +123,10 @@ export async function startCollector(
   );
   const blocks = registry.counter("collector_blocks_inserted_total", "block_found rows inserted");
   const batches = registry.counter("collector_batches_total", "Batches committed to both stores");
+  const deadLettered = registry.counter(
+    "collector_events_deadlettered_total",
+    "Events PostgreSQL permanently rejected (data error): terminated, logged, never stored",
+  );
   const sinkErrors = registry.counter("collector_sink_errors_total", "Failed writes (retried)");
   const lag = registry.gauge(
     "collector_commit_lag_seconds",
@@ -91,18 +157,8 @@ export async function startCollector(
     seqMissing.set(s.missing, labels);
   };
 
-  const sql = postgres(config.databaseUrl, {
-    max: 4,
-    onnotice: () => {},
-    connect_timeout: 5,
-    idle_timeout: 60,
-  });
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times: number) => Math.min(100 * times, 1_000),
-  });
+  const sql = postgres(config.databaseUrl, pgOptions(config));
+  const redis = new Redis(config.redisUrl, redisOptions(config));
   redis.on("error", () => {});
   redis.connect().catch(() => {});
   const redisSink = new RedisSink(redis, {
@@ -134,8 +190,10 @@ export async function startCollector(
   const commitLog = new LogSampler(logger, "batches committed", 5_000);
   const pipeline = new CollectorPipeline(
     {
-      writePg: (events, payloads) => writeEvents(sql, events, payloads),
+      writePg: (events, payloads) =>
+        withTimeout(writeEvents(sql, events, payloads), pgWriteTimeoutMs(config), "postgres write"),
       writeRedis: (events, payloads) => redisSink.write(events, payloads),
+      isPermanentPgError,
     },
     {
       batchMax: config.batchMax,
@@ -178,6 +236,19 @@ export async function startCollector(
             error: (error as Error)?.message ?? String(error),
           });
         }
+      },
+      rejected(item, error) {
+        deadLettered.inc(1, { event: item.envelope.event });
+        // The log line is the dead letter: it carries the whole payload.
+        logger.error("event permanently rejected by postgres; terminated and dead-lettered", {
+          event_id: item.envelope.event_id,
+          event: item.envelope.event,
+          pool_instance: item.envelope.pool_instance,
+          sqlstate: (error as { code?: string })?.code,
+          error: (error as Error)?.message ?? String(error),
+          payload: item.payload,
+          deadlettered_total: deadLettered.get({ event: item.envelope.event }),
+        });
       },
       sinkRecovered(sink, attempts) {
         logger.info("write recovered", { sink, attempts });
@@ -256,6 +327,7 @@ export async function startCollector(
     natsRun.catch((error) => logger.error("nats source failed", { error: error.message }));
   }
   const sockets: SocketSource[] = [];
+  const socketFailures: string[] = [];
   for (const spec of config.sources) {
     if (spec.kind !== "socket") continue;
     sockets.push(
@@ -266,6 +338,13 @@ export async function startCollector(
       }),
     );
     logger.info("listening for engine events", { socket: spec.path });
+    sockets[sockets.length - 1].done.catch((error) => {
+      socketFailures.push(`socket ${spec.path} failed: ${(error as Error)?.message ?? error}`);
+      logger.error("engine socket receive failed; this source stopped", {
+        socket: spec.path,
+        error: (error as Error)?.message ?? String(error),
+      });
+    });
   }
 
   const health = (): HealthReport => {
@@ -273,8 +352,9 @@ export async function startCollector(
     if (!pipeline.sinkUp("postgres")) reasons.push("postgres writes failing");
     if (!pipeline.sinkUp("redis")) reasons.push("redis writes failing");
     if (wantsNats && natsConnected.get() === 0) reasons.push("nats disconnected");
+    reasons.push(...socketFailures);
     return {
-      status: reasons.length === 0 ? "ok" : "degraded",
+      status: socketFailures.length > 0 ? "down" : reasons.length === 0 ? "ok" : "degraded",
       reasons,
       queued: pipeline.queued,
       seq_missing_total: [...sources.values()].reduce((n, s) => n + s.missing, 0),

@@ -23,6 +23,10 @@ export interface CollectorConfig {
   concurrency: number;
   streamMaxLen: number;
   dedupTtlSeconds: number;
+  /** PostgreSQL statement_timeout; a write not answered this long after is failed client-side too. */
+  pgStatementTimeoutMs: number;
+  /** ioredis commandTimeout: a command unanswered this long fails (and is retried). */
+  redisCommandTimeoutMs: number;
   metricsListen: HostPort;
   logLevel: LogLevel;
 }
@@ -37,6 +41,8 @@ export const COLLECTOR_ENV_VARS = [
   "COLLECTOR_CONCURRENCY",
   "REDIS_STREAM_MAXLEN",
   "REDIS_DEDUP_TTL_SECONDS",
+  "COLLECTOR_PG_STATEMENT_TIMEOUT_MS",
+  "COLLECTOR_REDIS_COMMAND_TIMEOUT_MS",
   "COLLECTOR_METRICS_LISTEN",
   "LOG_LEVEL",
 ] as const;
@@ -85,7 +91,16 @@ export function loadCollectorConfig(env: EnvSource, args: string[] = []): Collec
     concurrency: envInt(env, "COLLECTOR_CONCURRENCY", 3, { min: 1, max: 16 }),
     batchWaitMs: envInt(env, "COLLECTOR_BATCH_WAIT_MS", 20, { min: 0, max: 10_000 }),
     streamMaxLen: envInt(env, "REDIS_STREAM_MAXLEN", 1_000_000, { min: 1 }),
-    dedupTtlSeconds: envInt(env, "REDIS_DEDUP_TTL_SECONDS", 25 * 3600, { min: 60 }),
+    // At least the stream's 24 h max age: any redelivery JetStream can still make must find its id.
+    dedupTtlSeconds: envInt(env, "REDIS_DEDUP_TTL_SECONDS", 25 * 3600, { min: 86_400 }),
+    pgStatementTimeoutMs: envInt(env, "COLLECTOR_PG_STATEMENT_TIMEOUT_MS", 30_000, {
+      min: 100,
+      max: 3_600_000,
+    }),
+    redisCommandTimeoutMs: envInt(env, "COLLECTOR_REDIS_COMMAND_TIMEOUT_MS", 10_000, {
+      min: 100,
+      max: 600_000,
+    }),
     metricsListen: envHostPort(env, "COLLECTOR_METRICS_LISTEN", "127.0.0.1:9102"),
     logLevel,
   };

@@ -68,6 +68,7 @@ export async function runNatsSource(
             payload,
             ack: () => m.ack(),
             working: () => m.working(),
+            term: (reason) => m.term(reason),
           });
         }
       } finally {

@@ -9,6 +9,12 @@
  * then Redis, then ack), so one batch's round trips overlap the next's. Both
  * writes are idempotent and commutative per event, so batch order does not
  * matter; `committed` reports arrive in completion order.
+ *
+ * A PostgreSQL error the sink classifies as permanent (a data error, SQLSTATE
+ * class 22: the event itself cannot be stored) is not retried: the batch is
+ * bisected until the offending events are isolated, those are terminated
+ * upstream and reported through `rejected` (dead-lettered), and the rest
+ * commits. Without this one such event would stall the collector forever.
  */
 
 import { backoffDelay, sleep } from "../lib/backoff.ts";
@@ -23,11 +29,15 @@ export interface Item {
   ack(): void;
   /** Extend the upstream ack deadline (no-op for socket sources). */
   working(): void;
+  /** Tell upstream never to redeliver (a permanently unstorable event). */
+  term(reason: string): void;
 }
 
 export interface Sinks {
   writePg(events: Envelope[], payloads: string[]): Promise<PgWriteResult>;
   writeRedis(events: Envelope[], payloads: string[]): Promise<number>;
+  /** True when a writePg error is caused by the events themselves (not retried). */
+  isPermanentPgError?(error: unknown): boolean;
 }
 
 export interface BatchReport {
@@ -43,7 +53,16 @@ export interface PipelineHooks {
   committed?(report: BatchReport): void;
   sinkFailed?(sink: "postgres" | "redis", error: unknown, attempt: number): void;
   sinkRecovered?(sink: "postgres" | "redis", attempts: number): void;
+  /** An event PostgreSQL permanently rejects: terminated upstream, never stored. */
+  rejected?(item: Item, error: unknown): void;
 }
+
+/** Thrown by #retry for an error the sink classifies as permanent. */
+class PermanentFailure {
+  constructor(readonly error: unknown) {}
+}
+
+const NO_ROWS: PgWriteResult = { inserted: 0, blocks: 0, sources: [] };
 
 export interface PipelineOptions {
   batchMax: number;
@@ -142,40 +161,103 @@ export class CollectorPipeline {
 
   async #commit(batch: Item[]): Promise<boolean> {
     const seen = new Set<string>();
-    const events: Envelope[] = [];
-    const payloads: string[] = [];
-    let oldest = Infinity;
+    let events: Envelope[] = [];
+    let payloads: string[] = [];
     for (const item of batch) {
       if (seen.has(item.envelope.event_id)) continue;
       seen.add(item.envelope.event_id);
       events.push(item.envelope);
       payloads.push(item.payload);
-      if (item.envelope.ts < oldest) oldest = item.envelope.ts;
     }
-    const pg = await this.#retry("postgres", batch, () => this.sinks.writePg(events, payloads));
+    const rejected = new Map<string, unknown>();
+    const pg = await this.#writePgIsolating(events, payloads, batch, rejected);
     if (pg === undefined) return false;
-    const redisAdded = await this.#retry(
+    if (rejected.size > 0) {
+      const keep = events.map((e) => !rejected.has(e.event_id));
+      events = events.filter((_, i) => keep[i]);
+      payloads = payloads.filter((_, i) => keep[i]);
+    }
+    const redisAdded = events.length === 0 ? 0 : await this.#retry(
       "redis",
       batch,
       () => this.sinks.writeRedis(events, payloads),
     );
     if (redisAdded === undefined) return false;
-    for (const item of batch) item.ack();
+    let oldest = Infinity;
+    for (const e of events) if (e.ts < oldest) oldest = e.ts;
+    let acked = 0;
+    for (const item of batch) {
+      if (!rejected.has(item.envelope.event_id)) {
+        item.ack();
+        acked++;
+        continue;
+      }
+      const error = rejected.get(item.envelope.event_id);
+      item.term(`unstorable: ${(error as Error)?.message ?? String(error)}`);
+      this.hooks.rejected?.(item, error);
+    }
     this.hooks.committed?.({
-      items: batch.length,
+      items: acked,
       unique: events.length,
       pg,
       redisAdded,
-      maxLagSeconds: Math.max(0, Date.now() / 1000 - oldest / 1e6),
+      maxLagSeconds: oldest === Infinity ? 0 : Math.max(0, Date.now() / 1000 - oldest / 1e6),
     });
     return true;
   }
 
-  /** Runs `write` until it succeeds; undefined when stopped first. */
+  /**
+   * Writes to PostgreSQL; on a permanent error bisects until the failing
+   * events are isolated (recorded in `rejected`) and the rest is written.
+   * Undefined when stopped first.
+   */
+  async #writePgIsolating(
+    events: Envelope[],
+    payloads: string[],
+    batch: Item[],
+    rejected: Map<string, unknown>,
+  ): Promise<PgWriteResult | undefined> {
+    if (events.length === 0) return NO_ROWS;
+    try {
+      return await this.#retry(
+        "postgres",
+        batch,
+        () => this.sinks.writePg(events, payloads),
+        (error) => this.sinks.isPermanentPgError?.(error) ?? false,
+      );
+    } catch (failure) {
+      if (!(failure instanceof PermanentFailure)) throw failure;
+      if (events.length === 1) {
+        rejected.set(events[0].event_id, failure.error);
+        return NO_ROWS;
+      }
+    }
+    const mid = events.length >>> 1;
+    const a = await this.#writePgIsolating(
+      events.slice(0, mid),
+      payloads.slice(0, mid),
+      batch,
+      rejected,
+    );
+    if (a === undefined) return undefined;
+    const b = await this.#writePgIsolating(events.slice(mid), payloads.slice(mid), batch, rejected);
+    if (b === undefined) return undefined;
+    return {
+      inserted: a.inserted + b.inserted,
+      blocks: a.blocks + b.blocks,
+      sources: [...a.sources, ...b.sources],
+    };
+  }
+
+  /**
+   * Runs `write` until it succeeds; undefined when stopped first. An error
+   * `permanent` accepts is thrown at once as a PermanentFailure.
+   */
   async #retry<T>(
     sink: "postgres" | "redis",
     batch: Item[],
     write: () => Promise<T>,
+    permanent?: (error: unknown) => boolean,
   ): Promise<T | undefined> {
     const signal = this.#abort.signal;
     const backoff = this.options.backoff ?? { initialMs: 100, maxMs: 5_000 };
@@ -189,6 +271,11 @@ export class CollectorPipeline {
         this.#sinkUp[sink] = true;
         return result;
       } catch (error) {
+        if (permanent?.(error)) {
+          if (attempt > 0) this.hooks.sinkRecovered?.(sink, attempt);
+          this.#sinkUp[sink] = true;
+          throw new PermanentFailure(error);
+        }
         this.#sinkUp[sink] = false;
         this.hooks.sinkFailed?.(sink, error, attempt);
       }

@@ -41,7 +41,13 @@ export async function startSocketSource(options: SocketSourceOptions): Promise<S
           options.onInvalid(parsed.reason);
           continue;
         }
-        options.onItem({ envelope: parsed.envelope, payload, ack: noop, working: noop });
+        options.onItem({
+          envelope: parsed.envelope,
+          payload,
+          ack: noop,
+          working: noop,
+          term: noop,
+        });
       }
     }
   };

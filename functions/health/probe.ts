@@ -1,7 +1,9 @@
 /**
  * One round of checks against a region: the engine's /health (JSON status),
- * its Stratum port (a TCP connect), and its /metrics (template height and
- * age, miners connected). Every check is bounded by the timeout.
+ * its Stratum port (`mining.subscribe` must get a JSON reply: a frozen engine
+ * still completes TCP handshakes from the kernel's backlog), and its /metrics
+ * (template height and age, miners connected). Every check is bounded by the
+ * timeout, body reads included.
  */
 
 import { parsePrometheus, sampleValue } from "../lib/metrics.ts";
@@ -35,14 +37,18 @@ export async function checkEngineHealth(
   timeoutMs: number,
 ): Promise<{ engine: EngineState; reasons: string[] }> {
   let res: Response;
+  let text: string;
   try {
+    // The timeout signal also bounds the body read: headers then silence is
+    // an unreachable engine, not a malformed answer.
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
   } catch (error) {
     return { engine: "unreachable", reasons: [`health unreachable: ${messageOf(error)}`] };
   }
   let body: unknown;
   try {
-    body = await res.json();
+    body = JSON.parse(text);
   } catch {
     return { engine: res.status === 200 ? "degraded" : "down", reasons: ["health is not JSON"] };
   }
@@ -59,28 +65,76 @@ export async function checkEngineHealth(
   };
 }
 
-export async function checkTcp(
+const SUBSCRIBE = new TextEncoder().encode(
+  `${JSON.stringify({ id: 1, method: "mining.subscribe", params: ["tbg-health/1.0"] })}\n`,
+);
+
+/**
+ * Connects to the Stratum port, sends `mining.subscribe` and requires one
+ * JSON line answering it (result or error) within `timeoutMs` overall.
+ */
+export async function checkStratum(
   hostname: string,
   port: number,
   timeoutMs: number,
 ): Promise<{ open: boolean; error?: string }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const attempt = Deno.connect({ hostname, port });
+  let conn: Deno.Conn | undefined;
+  let timedOut = false;
   const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    timer = setTimeout(() => {
+      timedOut = true;
+      resolve("timeout");
+    }, timeoutMs);
   });
-  try {
-    const result = await Promise.race([attempt, timeout]);
-    if (result === "timeout") {
-      attempt.then((conn) => conn.close(), () => {});
-      return { open: false, error: "connect timeout" };
+  const attempt = Deno.connect({ hostname, port });
+  const exchange = async (): Promise<{ open: boolean; error?: string }> => {
+    conn = await attempt;
+    if (timedOut) return { open: false };
+    await conn.write(SUBSCRIBE);
+    const decoder = new TextDecoder();
+    const buf = new Uint8Array(4096);
+    let text = "";
+    while (!text.includes("\n")) {
+      if (text.length > 65_536) return { open: false, error: "stratum reply too long" };
+      const n = await conn.read(buf);
+      if (n === null) return { open: false, error: "stratum closed without a reply" };
+      text += decoder.decode(buf.subarray(0, n), { stream: true });
     }
-    result.close();
+    let reply: unknown;
+    try {
+      reply = JSON.parse(text.slice(0, text.indexOf("\n")));
+    } catch {
+      return { open: false, error: "stratum reply is not JSON" };
+    }
+    if (typeof reply !== "object" || reply === null || (reply as { id?: unknown }).id !== 1) {
+      return { open: false, error: "stratum reply does not answer mining.subscribe" };
+    }
     return { open: true };
+  };
+  try {
+    const result = await Promise.race([exchange(), timeout]);
+    if (result === "timeout") {
+      attempt.then(closeQuietly, () => {});
+      return {
+        open: false,
+        error: conn === undefined ? "connect timeout" : "no mining.subscribe reply (timeout)",
+      };
+    }
+    return result;
   } catch (error) {
     return { open: false, error: messageOf(error) };
   } finally {
     clearTimeout(timer);
+    if (conn !== undefined) closeQuietly(conn);
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already
   }
 }
 
@@ -105,7 +159,7 @@ export async function readFigures(url: string, timeoutMs: number): Promise<Engin
 export async function probeRegion(target: RegionTarget, timeoutMs: number): Promise<RegionProbe> {
   const [health, tcp, figures] = await Promise.all([
     checkEngineHealth(target.healthUrl, timeoutMs),
-    checkTcp(target.stratum.hostname, target.stratum.port, timeoutMs),
+    checkStratum(target.stratum.hostname, target.stratum.port, timeoutMs),
     readFigures(target.metricsUrl, timeoutMs),
   ]);
   return {

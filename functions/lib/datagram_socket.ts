@@ -6,7 +6,11 @@
  */
 
 export interface DatagramBatcher {
-  /** Takes everything received since the last call; waits while nothing is there. */
+  /**
+   * Takes everything received since the last call; waits while nothing is
+   * there. Empty once closed; rejects with the receive error once receiving
+   * failed (after handing out what was queued before it).
+   */
   next(): Promise<Uint8Array[]>;
   close(): void;
   readonly path: string;
@@ -45,17 +49,20 @@ const ARENA_BYTES = 1 << 20;
 export async function bindDatagramSocket(
   path: string,
   maxQueued = 100_000,
+  listen: (options: Deno.UnixListenOptions & { transport: "unixpacket" }) => Deno.DatagramConn =
+    Deno.listenDatagram,
 ): Promise<DatagramBatcher> {
   const dir = path.replace(/\/[^/]*$/, "");
   if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
   await removeStaleSocket(path);
-  const socket = Deno.listenDatagram({ transport: "unixpacket", path });
+  const socket = listen({ transport: "unixpacket", path });
   let queue: Uint8Array[] = [];
   let arena = new Uint8Array(ARENA_BYTES);
   let used = 0;
   let wakeConsumer: (() => void) | undefined;
   let wakeReceiver: (() => void) | undefined;
   let closed = false;
+  let failure: Error | undefined;
 
   const receive = async () => {
     while (!closed) {
@@ -73,7 +80,12 @@ export async function bindDatagramSocket(
         used += datagram.length;
       } catch (error) {
         if (closed) break;
-        throw error;
+        // Ingest cannot continue: surface it to the consumer (never swallow it).
+        failure = error instanceof Error ? error : new Error(String(error));
+        const wake = wakeConsumer;
+        wakeConsumer = undefined;
+        wake?.();
+        return;
       }
       queue.push(datagram);
       const wake = wakeConsumer;
@@ -87,8 +99,13 @@ export async function bindDatagramSocket(
   return {
     path,
     async next() {
-      while (queue.length === 0 && !closed) {
+      while (queue.length === 0 && !closed && failure === undefined) {
         await new Promise<void>((resolve) => (wakeConsumer = resolve));
+      }
+      if (queue.length === 0 && failure !== undefined && !closed) {
+        throw new Error(`datagram socket ${path}: receive failed: ${failure.message}`, {
+          cause: failure,
+        });
       }
       const batch = queue;
       queue = [];

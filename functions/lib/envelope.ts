@@ -113,7 +113,47 @@ export function validateEnvelope(value: unknown): Validation {
   if (typeof o.data !== "object" || o.data === null || Array.isArray(o.data)) {
     return fail("data must be a JSON object");
   }
+  const bad = storableProblem(o.data, "data", 0);
+  if (bad !== undefined) return fail(bad);
   return { ok: true, envelope: o as unknown as Envelope };
+}
+
+/** Deeper nesting than this is rejected (PostgreSQL's jsonb and our walk stay bounded). */
+const MAX_DEPTH = 64;
+
+/**
+ * Why `value` cannot be stored as jsonb, or undefined. PostgreSQL rejects a
+ * NUL (`\u0000`) in any string or key, a lone UTF-16 surrogate escape, and a
+ * number that JSON.parse turned into +-Infinity (e.g. `1e1000000`); such an
+ * event would otherwise fail its whole collector batch on every retry.
+ */
+function storableProblem(value: unknown, path: string, depth: number): string | undefined {
+  if (depth > MAX_DEPTH) return `${path} nests deeper than ${MAX_DEPTH} levels`;
+  if (typeof value === "string") return stringProblem(value, path);
+  if (typeof value === "number") {
+    return Number.isFinite(value) ? undefined : `${path} is a number out of range`;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = storableProblem(value[i], `${path}[${i}]`, depth + 1);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const keyBad = stringProblem(key, `${path} key '${clip(key.replace(/\0/g, "\\u0000"))}'`);
+    if (keyBad !== undefined) return keyBad;
+    const bad = storableProblem(item, `${path}.${clip(key)}`, depth + 1);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
+}
+
+function stringProblem(text: string, path: string): string | undefined {
+  if (text.includes("\0")) return `${path} contains a NUL character (\\u0000)`;
+  if (!text.isWellFormed()) return `${path} contains a lone UTF-16 surrogate`;
+  return undefined;
 }
 
 export type Decoded =

@@ -55,9 +55,11 @@ export function loadPublisherConfig(env: EnvSource): PublisherConfig {
     throw new ConfigError(`REGION must match [a-z0-9][a-z0-9_-]{0,62}, got '${region}'`);
   }
   const spoolMaxBytes = envInt(env, "PUBLISHER_SPOOL_MAX_BYTES", 1024 * MiB, { min: MiB });
-  const segmentBytes = envInt(env, "PUBLISHER_SEGMENT_BYTES", Math.min(64 * MiB, spoolMaxBytes), {
+  // At most half the spool: a fully acknowledged segment must never be all the room there is.
+  const halfSpool = Math.floor(spoolMaxBytes / 2);
+  const segmentBytes = envInt(env, "PUBLISHER_SEGMENT_BYTES", Math.min(64 * MiB, halfSpool), {
     min: 64 * 1024,
-    max: spoolMaxBytes,
+    max: halfSpool,
   });
   const logLevel = envLogLevel(env);
   return {

@@ -98,6 +98,12 @@ export class Forwarder {
       wake?.();
     };
     let cursor = this.spool.committed;
+    // Aborted on the caller's abort and on the first failed publish, so a
+    // failure is retried at once even when no new record arrives to wake the
+    // wait for data.
+    const pass = new AbortController();
+    const abortPass = () => pass.abort();
+    signal.addEventListener("abort", abortPass, { once: true });
 
     // window[head..] are the records in flight, in spool order.
     let head = 0;
@@ -123,7 +129,7 @@ export class Forwarder {
 
     while (!signal.aborted && !failed) {
       if (cursor >= this.spool.writeEnd) {
-        await this.spool.waitForData(cursor, signal);
+        await this.spool.waitForData(cursor, pass.signal);
         continue;
       }
       const records = await this.spool.read(cursor, this.options.readBytes ?? 1 << 20);
@@ -146,12 +152,14 @@ export class Forwarder {
           (error) => {
             if (!failed) failure = error;
             failed = true;
+            pass.abort();
             settled();
           },
         );
       }
     }
     while (inflight > 0) await new Promise<void>((resolve) => (wakeSlot = resolve));
+    signal.removeEventListener("abort", abortPass);
     return failed ? failure ?? new Error("publish failed") : undefined;
   }
 

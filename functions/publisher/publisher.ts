@@ -232,7 +232,15 @@ export async function startPublisher(
     if (spool.fillRatio >= 1 || spool.diskBytes + 64 * 1024 > config.spoolMaxBytes) {
       reasons.push("spool full");
     } else if (spool.fillRatio >= 0.8) reasons.push("spool above 80%");
-    const status = reasons.includes("spool full") ? "down" : reasons.length > 0 ? "degraded" : "ok";
+    const commitError = spool.commitError;
+    if (commitError !== undefined) {
+      reasons.push(`spool commit failing: ${commitError.message}`);
+    }
+    const status = reasons.includes("spool full") || commitError !== undefined
+      ? "down"
+      : reasons.length > 0
+      ? "degraded"
+      : "ok";
     return {
       status,
       reasons,

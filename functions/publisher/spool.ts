@@ -157,6 +157,7 @@ export class Spool {
   #persisted = 0;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
   #commitWrite: Promise<void> = Promise.resolve();
+  #commitError: Error | undefined;
   #waiters: Array<() => void> = [];
   #appendChain: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -168,8 +169,10 @@ export class Spool {
 
   /** Opens (creating or recovering) the spool in `dir`. */
   static async open(dir: string, options: SpoolOptions): Promise<Spool> {
-    if (options.segmentBytes > options.maxBytes) {
-      throw new Error("spool: segmentBytes must not exceed maxBytes");
+    if (options.segmentBytes * 2 > options.maxBytes) {
+      // With one segment able to fill the spool, a fully acknowledged active
+      // segment could be all the disk use; two fit so the next one can start.
+      throw new Error("spool: segmentBytes must not exceed maxBytes / 2");
     }
     const spool = new Spool(dir, options);
     await Deno.mkdir(dir, { recursive: true });
@@ -269,18 +272,9 @@ export class Spool {
 
   async #append(entries: SpoolEntry[]): Promise<AppendResult> {
     if (this.#closed) throw new Error("spool: closed");
-    const room = this.options.maxBytes - this.diskBytes;
-    let accepted = 0;
-    let bytes = 0;
-    const metas: Uint8Array[] = [];
-    while (accepted < entries.length) {
-      const e = entries[accepted];
-      const meta = encodeMeta(e);
-      const size = HEADER + meta.length + e.payload.length;
-      if (bytes + size > room) break;
-      metas.push(meta);
-      bytes += size;
-      accepted++;
+    let { accepted, bytes, metas } = this.#fit(entries);
+    if (accepted < entries.length && (await this.#reclaim())) {
+      ({ accepted, bytes, metas } = this.#fit(entries));
     }
     const refused = entries.slice(accepted);
     if (accepted === 0) return { accepted, refused };
@@ -307,6 +301,44 @@ export class Spool {
     this.#waiters = [];
     for (const wake of waiters) wake();
     return { accepted, refused };
+  }
+
+  /** How many of `entries` (from the start) fit in the room left under maxBytes. */
+  #fit(entries: SpoolEntry[]): { accepted: number; bytes: number; metas: Uint8Array[] } {
+    const room = this.options.maxBytes - this.diskBytes;
+    let accepted = 0;
+    let bytes = 0;
+    const metas: Uint8Array[] = [];
+    while (accepted < entries.length) {
+      const e = entries[accepted];
+      const meta = encodeMeta(e);
+      const size = HEADER + meta.length + e.payload.length;
+      if (bytes + size > room) break;
+      metas.push(meta);
+      bytes += size;
+      accepted++;
+    }
+    return { accepted, bytes, metas };
+  }
+
+  /**
+   * Frees acknowledged disk space before refusing: persists the committed
+   * offset now (dropping acked segments) and, when even the active segment is
+   * fully acknowledged, starts a new one so the old can go. True if it freed any.
+   */
+  async #reclaim(): Promise<boolean> {
+    const before = this.diskBytes;
+    try {
+      await this.flushCommit();
+      const activeStart = this.#segments[this.#segments.length - 1].start;
+      if (this.#committed >= this.#writeEnd && this.#writeEnd > activeStart) {
+        await this.#roll();
+        await this.#serialCommitWrite(() => this.#dropAckedSegments());
+      }
+    } catch {
+      // The disk may be the reason the spool is full: refuse this time, retry next append.
+    }
+    return this.diskBytes < before;
   }
 
   async #roll(): Promise<void> {
@@ -369,17 +401,38 @@ export class Spool {
     if (offset > this.#writeEnd) throw new Error(`spool: commit ${offset} beyond end`);
     this.#committed = offset;
     this.#cache.release(offset);
-    if (this.#commitTimer === undefined && !this.#closed) {
-      this.#commitTimer = setTimeout(() => {
-        this.#commitTimer = undefined;
-        void this.flushCommit();
-      }, this.options.commitIntervalMs);
-    }
+    this.#scheduleCommit(this.options.commitIntervalMs);
+  }
+
+  /**
+   * The last failure persisting the committed offset (e.g. disk full), until a
+   * later write succeeds; the timer keeps retrying meanwhile.
+   */
+  get commitError(): Error | undefined {
+    return this.#commitError;
+  }
+
+  #scheduleCommit(delayMs: number): void {
+    if (this.#commitTimer !== undefined || this.#closed) return;
+    this.#commitTimer = setTimeout(() => {
+      this.#commitTimer = undefined;
+      this.flushCommit().catch(() => {
+        // Recorded in commitError by flushCommit; try again later.
+        this.#scheduleCommit(Math.max(this.options.commitIntervalMs, 1_000));
+      });
+    }, delayMs);
+  }
+
+  /** Runs `fn` after any commit write in progress (whether that failed or not). */
+  #serialCommitWrite(fn: () => Promise<void>): Promise<void> {
+    const run = this.#commitWrite.catch(() => {}).then(fn);
+    this.#commitWrite = run;
+    return run;
   }
 
   /** Writes the committed offset now (tmp file, fsync, rename) and drops acked segments. */
   flushCommit(): Promise<void> {
-    this.#commitWrite = this.#commitWrite.then(async () => {
+    return this.#serialCommitWrite(async () => {
       const offset = this.#committed;
       if (offset === this.#persisted) return;
       const tmp = `${this.dir}/committed.tmp`;
@@ -394,8 +447,15 @@ export class Spool {
       if (this.options.fsync) await fsyncDir(this.dir);
       this.#persisted = offset;
       await this.#dropAckedSegments();
-    });
-    return this.#commitWrite;
+    }).then(
+      () => {
+        this.#commitError = undefined;
+      },
+      (error) => {
+        this.#commitError = error instanceof Error ? error : new Error(String(error));
+        throw error;
+      },
+    );
   }
 
   async #dropAckedSegments(): Promise<void> {

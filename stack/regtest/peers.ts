@@ -7,7 +7,7 @@
  * connections are retried every 500 ms; inbound connections are used both
  * ways. See docs/regtest-node.md.
  */
-import { type Block, fromHex, parseBlock, toHex } from "../bitcoin/mod.ts";
+import { type Block, blockHash, fromHex, hashToHex, parseBlock, toHex } from "../bitcoin/mod.ts";
 import type { Chain } from "./chain.ts";
 import type { Logger } from "./log.ts";
 
@@ -56,6 +56,13 @@ export class Peer {
   startingHeight = -1;
   subver = "";
   syncing = false;
+  /**
+   * The last block of the last `blocks` batch from this peer. The next
+   * getblocks starts its locator here: on a fork longer than one batch those
+   * blocks are a side branch with less work than our tip, so a locator from
+   * our active chain alone would ask for the same batch again forever.
+   */
+  lastReceived: string | undefined;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -265,9 +272,12 @@ export class PeerManager {
     return self ? "self" : undefined;
   }
 
-  private locator(): string[] {
+  private locator(peer: Peer): string[] {
     const chain = this.host.chain;
     const out: string[] = [];
+    if (peer.lastReceived !== undefined && chain.index.has(peer.lastReceived)) {
+      out.push(peer.lastReceived);
+    }
     let step = 1;
     for (let h = chain.height; h > 0; h -= step) {
       out.push(chain.active[h].hash);
@@ -280,10 +290,10 @@ export class PeerManager {
   private requestBlocks(peer: Peer): void {
     if (peer.syncing) return;
     peer.syncing = true;
-    void peer.send({ type: "getblocks", locator: this.locator() });
+    void peer.send({ type: "getblocks", locator: this.locator(peer) });
   }
 
-  private accept(peer: Peer, hex: string): string | null {
+  private accept(peer: Peer, hex: string, onParsed?: (block: Block) => void): string | null {
     let block: Block;
     try {
       block = parseBlock(fromHex(hex, "peer block"), "peer block");
@@ -291,6 +301,7 @@ export class PeerManager {
       this.host.log.warn("undecodable block from peer", { peer: peer.id, error: String(error) });
       return "decode-failed";
     }
+    onParsed?.(block);
     return this.host.acceptFromPeer(block, peer);
   }
 
@@ -318,7 +329,15 @@ export class PeerManager {
       case "blocks": {
         peer.syncing = false;
         for (const hex of msg.blocks) {
-          const result = this.accept(peer, hex);
+          let hash: string | undefined;
+          const result = this.accept(
+            peer,
+            hex,
+            (block) => (hash = hashToHex(blockHash(block.header))),
+          );
+          if (result === null || result === "duplicate" || result === "inconclusive") {
+            peer.lastReceived = hash;
+          }
           if (result !== null && result !== "duplicate" && result !== "inconclusive") {
             this.host.log.warn("peer block rejected", { peer: peer.id, reason: result });
             return;

@@ -53,3 +53,26 @@ Deno.test("envelope: datagram decoding rejects bad UTF-8 and bad JSON", () => {
   assertEquals(r.ok === false && r.reason.startsWith("payload is not JSON"), true);
   assertEquals(decodeEnvelope(new TextEncoder().encode(JSON.stringify(valid()))).ok, true);
 });
+
+Deno.test("envelope: data PostgreSQL cannot store as jsonb is rejected", () => {
+  const encode = (dataJson: string) => {
+    const base = JSON.stringify({ ...valid(), data: {} });
+    return new TextEncoder().encode(base.replace('"data":{}', `"data":${dataJson}`));
+  };
+  const reasons: Array<[string, string]> = [
+    ['{"s":"a\\u0000b"}', "data.s contains a NUL character (\\u0000)"],
+    ['{"a\\u0000":1}', "data key 'a\\u0000' contains a NUL character (\\u0000)"],
+    ['{"s":"\\ud800"}', "data.s contains a lone UTF-16 surrogate"],
+    ['{"l":[1,{"s":"x\\udc00"}]}', "data.l[1].s contains a lone UTF-16 surrogate"],
+    ['{"n":1e1000000}', "data.n is a number out of range"],
+    ['{"n":[-1e1000000]}', "data.n[0] is a number out of range"],
+  ];
+  for (const [data, reason] of reasons) {
+    assertEquals(decodeEnvelope(encode(data)), { ok: false, reason });
+  }
+  let deep = "1";
+  for (let i = 0; i < 100; i++) deep = `[${deep}]`;
+  assertEquals(decodeEnvelope(encode(`{"d":${deep}}`)).ok, false);
+  // A valid surrogate pair, other control characters and big finite numbers stay valid.
+  assertEquals(decodeEnvelope(encode('{"s":"\\ud83d\\ude00\\u0001","n":1e300}')).ok, true);
+});

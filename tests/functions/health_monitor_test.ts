@@ -11,6 +11,30 @@ import { spawnHealth, waitHealthy } from "./_functions.ts";
 
 const POLL_SECONDS = 0.2;
 
+/** Answers the monitor's `mining.subscribe` like the engine, then closes. */
+async function answerSubscribe(conn: Deno.Conn): Promise<void> {
+  try {
+    const buf = new Uint8Array(4096);
+    let text = "";
+    while (!text.includes("\n")) {
+      const n = await conn.read(buf);
+      if (n === null) return;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    const { id } = JSON.parse(text.slice(0, text.indexOf("\n")));
+    const reply = { id, result: [[["mining.notify", "1"]], "00000001", 8], error: null };
+    await conn.write(new TextEncoder().encode(`${JSON.stringify(reply)}\n`));
+  } catch {
+    // the monitor went away
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
+  }
+}
+
 class FakeEngine {
   #http: Deno.HttpServer | undefined;
   #stratum: Deno.Listener | undefined;
@@ -39,7 +63,7 @@ class FakeEngine {
     const listener = this.#stratum;
     this.#accepting = (async () => {
       try {
-        for await (const conn of listener) conn.close();
+        for await (const conn of listener) void answerSubscribe(conn);
       } catch {
         // closed
       }

@@ -71,7 +71,7 @@ requires({
 });
 
 requires({
-  name: "spool: refuses entries beyond maxBytes",
+  name: "spool: refuses entries beyond maxBytes, and takes them again once acknowledged",
   permissions: ["read", "write"],
   async fn() {
     const dir = await Deno.makeTempDir();
@@ -79,13 +79,37 @@ requires({
       const spool = await Spool.open(dir, {
         ...options,
         maxBytes: 64 * 1024,
-        segmentBytes: 64 * 1024,
+        segmentBytes: 32 * 1024,
       });
-      const big = Array.from({ length: 3000 }, (_, i) => entry(i));
-      const result = await spool.append(big);
-      assertEquals(result.accepted + result.refused.length, 3000);
-      assertEquals(result.refused.length > 0 && spool.diskBytes <= 64 * 1024, true);
+      for (let round = 0; round < 4; round++) {
+        const big = Array.from({ length: 3000 }, (_, i) => entry(round * 3000 + i));
+        const result = await spool.append(big);
+        assertEquals(result.accepted + result.refused.length, 3000);
+        assertEquals(result.refused.length > 0 && spool.diskBytes <= 64 * 1024, true);
+        // Once everything is acknowledged the whole spool is available again,
+        // the active segment included (it used to stay forever): each round
+        // takes new records to within one record (~60 bytes) of maxBytes.
+        assertEquals(spool.backlogBytes > 64 * 1024 - 128, true);
+        spool.commit(spool.writeEnd);
+      }
       await spool.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+requires({
+  name: "spool: a segment larger than half the spool is refused at open",
+  permissions: ["read", "write"],
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      let error: unknown;
+      await Spool.open(dir, { ...options, maxBytes: 64 * 1024, segmentBytes: 64 * 1024 }).catch(
+        (e) => (error = e),
+      );
+      assertEquals((error as Error)?.message, "spool: segmentBytes must not exceed maxBytes / 2");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -129,6 +153,64 @@ requires({
       clearInterval(flush);
       assertEquals(stored.size, 200);
       assertEquals(spool.committed, spool.writeEnd);
+      await spool.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+requires({
+  name: "forwarder: a failed publish is retried with no further appends",
+  permissions: ["read", "write"],
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const spool = await Spool.open(dir, options);
+      await spool.append([entry(1)]);
+      let attempts = 0;
+      const link: ForwarderLink = {
+        ready: () => Promise.resolve(),
+        publish() {
+          attempts++;
+          // The only record fails once; nothing else is ever appended.
+          return attempts === 1
+            ? Promise.reject(new Error("timeout"))
+            : Promise.resolve({ duplicate: false });
+        },
+      };
+      const forwarder = new Forwarder(spool, link, {
+        maxInflight: 4,
+        backoff: { initialMs: 1, maxMs: 5 },
+      });
+      forwarder.start();
+      await waitFor(() => spool.committed === spool.writeEnd, {
+        what: "the failed record republished and committed",
+      });
+      await forwarder.stop();
+      assertEquals(attempts, 2);
+      await spool.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+requires({
+  name: "spool: a failing commit write is reported and retried, not an unhandled rejection",
+  permissions: ["read", "write"],
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const spool = await Spool.open(dir, options);
+      await spool.append([entry(1)]);
+      // committed.tmp as a directory: opening it for writing fails like a full disk would.
+      await Deno.mkdir(`${dir}/committed.tmp`);
+      spool.commit(spool.writeEnd);
+      await waitFor(() => spool.commitError !== undefined, { what: "the commit failure" });
+      await Deno.remove(`${dir}/committed.tmp`);
+      await waitFor(() => spool.commitError === undefined, { what: "the commit retried" });
+      assertEquals(Number((await Deno.readTextFile(`${dir}/committed`)).trim()), spool.writeEnd);
       await spool.close();
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -84,3 +84,26 @@ nodeTest("-blockrelaydelay delays relay but the block still arrives", async () =
     });
   });
 }, "regtest-ts");
+
+nodeTest("diverging chains longer than one getblocks batch converge to the most work", async () => {
+  const dirB = await Deno.makeTempDir({ prefix: "tbg-regtest-fork-" });
+  try {
+    await withNodes([{}], async (a) => {
+      // A: 600 blocks; B, unconnected: its own 520 from genesis (more than one 500-block
+      // batch, so A's first batch is a side branch with less work than B's tip).
+      const mainChain = await a.rpc<string[]>("generatetoaddress", [600, TEST_ADDRESS]);
+      await withNodes([{ datadir: dirB }], async (b) => {
+        const first = buildBlock({ ...await nextSpec(b), coinbaseTag: Uint8Array.of(0x00, 0xbb) });
+        assertEquals(await b.rpc("submitblock", [first.hex]), null);
+        await b.rpc("generatetoaddress", [519, TEST_ADDRESS]);
+        assertEquals(await b.rpc("getblockcount"), 520);
+      });
+      await withNodes([{ datadir: dirB, addnode: [addr(a)] }], async (b) => {
+        await sameTip([a, b], mainChain[599], "B to reorganise onto A's longer chain");
+        assertEquals(await b.rpc("getblockcount"), 600);
+      });
+    });
+  } finally {
+    await Deno.remove(dirB, { recursive: true });
+  }
+});

@@ -8,7 +8,11 @@ export interface RedisLayout {
   /** Working directory: the AOF directory and any RDB file live here. */
   dir: string;
   port: number;
-  /** `always` survives SIGKILL without losing acknowledged writes; `everysec` is Redis' default. */
+  /**
+   * `always` (the default) survives SIGKILL and power loss without losing an
+   * acknowledged write: the collector acks JetStream after Redis answers, so
+   * the answer must not precede durability. `everysec` can lose up to ~1 s.
+   */
   appendfsync?: "always" | "everysec";
 }
 
@@ -25,7 +29,7 @@ export function redisCommand(layout: RedisLayout): CommandSpec {
       "--appendonly",
       "yes",
       "--appendfsync",
-      layout.appendfsync ?? "everysec",
+      layout.appendfsync ?? "always",
       "--save",
       "",
       "--daemonize",
