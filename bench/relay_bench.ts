@@ -16,7 +16,11 @@
  * when the generator handed the workbase to the relay server, so it
  * includes encoding on the primary). Both engines share this host's clock.
  * Prints p50/p99/max per kind, the frame size and the link's own delay
- * (half the heartbeat RTT). Figures only; nothing asserts.
+ * (half the heartbeat RTT), and where the time went (p50s from the relay's
+ * log line): arrive = primary's send time to the frame complete on the
+ * relay (primary encode, queueing, socket), decode = payload to workbase,
+ * wbase = workbase_from_parts alone (part of decode), publish = the relay's
+ * generator publish (jobs, miners' notify). Figures only; nothing asserts.
  */
 
 import { startBitcoinNode } from "../tests/harness/bitcoin_node.ts";
@@ -41,7 +45,10 @@ const sizes = (option("sizes") ?? "1,1000,4000").split(",").map(Number);
 
 interface Received {
   latency_ms: number;
+  arrive_ms: number;
   decode_ms: number;
+  workbase_ms: number;
+  publish_ms: number;
   bytes: number;
   txs: number;
   txs_full: number;
@@ -52,11 +59,42 @@ function received(relay: Engine): Received[] {
     .filter((l) => l.component === "relay_client" && l.msg === "template received")
     .map((l) => ({
       latency_ms: l.latency_ms as number,
+      arrive_ms: (l.arrive_ms as number) ?? NaN,
       decode_ms: l.decode_ms as number,
+      workbase_ms: (l.workbase_ms as number) ?? NaN,
+      publish_ms: (l.publish_ms as number) ?? NaN,
       bytes: l.bytes as number,
       txs: l.txs as number,
       txs_full: l.txs_full as number,
     }));
+}
+
+interface Pushed {
+  workbase_id: number;
+  queue_ms: number;
+  serialize_ms: number;
+  fan_out_ms: number;
+  fan_out_cpu_ms: number;
+}
+
+/** The primary's side of templates the relay received: p50s by workbase id. */
+function primarySide(primary: Engine, relay: Engine, size: number): string {
+  const ids = new Set(
+    relay.logLines()
+      .filter((l) => l.msg === "template received" && (l.txs as number) >= size)
+      .map((l) => l.primary_workbase_id as number),
+  );
+  const got: Pushed[] = primary.logLines()
+    .filter((l) => l.component === "relay_server" && l.msg === "template pushed")
+    .filter((l) => ids.has(l.workbase_id as number))
+    .map((l) => l as unknown as Pushed);
+  const p50 = (pick: (r: Pushed) => number) =>
+    quantile(got.map(pick).sort((a, b) => a - b), 0.5)?.toFixed(2) ?? "-";
+  return `${String(size).padStart(5)}  primary (all ${got.length}): queue p50 ${
+    p50((r) => r.queue_ms)
+  } ms, serialize p50 ${p50((r) => r.serialize_ms)} ms, fan-out p50 ${
+    p50((r) => r.fan_out_ms)
+  } ms (CPU ${p50((r) => r.fan_out_cpu_ms)} ms)`;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -65,13 +103,15 @@ function quantile(sorted: number[], q: number): number {
 
 function row(size: number, kind: string, got: Received[]): string {
   const lat = got.map((r) => r.latency_ms).sort((a, b) => a - b);
-  const dec = got.map((r) => r.decode_ms).sort((a, b) => a - b);
+  const p50 = (pick: (r: Received) => number) => quantile(got.map(pick).sort((a, b) => a - b), 0.5);
   const kib = got.reduce((n, r) => n + r.bytes, 0) / got.length / 1024;
   const f = (v: number, w = 7) => v.toFixed(2).padStart(w);
   return `${String(size).padStart(5)}  ${kind.padEnd(4)} ${String(got.length).padStart(3)}  ${
     kib.toFixed(1).padStart(10)
   }  ${f(quantile(lat, 0.5))}  ${f(quantile(lat, 0.99))}  ${f(lat[lat.length - 1])}  ${
-    f(quantile(dec, 0.5), 9)
+    f(p50((r) => r.arrive_ms), 9)
+  }  ${f(p50((r) => r.decode_ms), 9)}  ${f(p50((r) => r.workbase_ms), 9)}  ${
+    f(p50((r) => r.publish_ms), 9)
   }`;
 }
 
@@ -97,7 +137,10 @@ try {
     `template propagation primary -> relay, loopback: ${coldSamples} cold and ${samples} warm ` +
       `templates per size\n`,
   );
-  console.log("  txs  kind   n  frame KiB   p50 ms   p99 ms   max ms  decode p50");
+  console.log(
+    "  txs  kind   n  frame KiB   p50 ms   p99 ms   max ms  arrive p50  decode p50" +
+      "  wbase p50  publish p50",
+  );
   const address = regtestAddress();
   for (const size of sizes) {
     const cold: Received[] = [];
@@ -130,6 +173,7 @@ try {
     }
     console.log(row(size, "cold", cold));
     console.log(row(size, "warm", warm));
+    console.log(primarySide(primary, relay, size));
   }
   const m = await scrapeMetrics(relay);
   const rtt = m.get("ckpool_relay_primary_rtt_ms") ?? NaN;

@@ -123,6 +123,17 @@ size_t merkle_branch_for_coinbase(const uint8_t (*txids)[32], size_t n, uint8_t 
 	return count;
 }
 
+size_t merkle_branch_len(size_t n)
+{
+	size_t count = 0;
+
+	while (n && count < MERKLE_BRANCH_MAX) {
+		count++;
+		n /= 2;         /* the n - 1 others pair up into ceil((n - 1) / 2) */
+	}
+	return count;
+}
+
 void merkle_root_from_branch(const uint8_t leaf[32], const uint8_t (*branch)[32], size_t n,
 			     uint8_t root[32])
 {

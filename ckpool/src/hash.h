@@ -33,6 +33,8 @@ void merkle_parent(const uint8_t left[32], const uint8_t right[32], uint8_t out[
  * (room for MERKLE_BRANCH_MAX) and returns how many: 0 for n == 0, else
  * ceil(log2(n + 1)). */
 size_t merkle_branch_for_coinbase(const uint8_t (*txids)[32], size_t n, uint8_t (*branch)[32]);
+/* How many hashes merkle_branch_for_coinbase() returns for n txids. */
+size_t merkle_branch_len(size_t n);
 
 /* Folds leaf through the branch: h = sha256d(h || branch[i]) for each i.
  * With n == 0 the root is the leaf itself. */

@@ -417,8 +417,17 @@ static int on_auth_fail(const struct relay_frame *f)
 	return end_session("authentication refused");
 }
 
-static void log_template(const struct template_enc *e, size_t bytes, double decode_ms,
-			 double latency_ms)
+/* Where a template's latency went, for the log line (milliseconds). */
+struct template_timing {
+	double arrive_ms;         /* primary's send time -> frame complete here */
+	double decode_ms;         /* payload -> workbase (includes workbase_ms) */
+	double workbase_ms;       /* workbase_from_parts alone */
+	double publish_ms;        /* the on_workbase callback (generator publish) */
+	double latency_ms;        /* primary's send time -> published here */
+};
+
+static void log_template(const struct template_enc *e, size_t bytes,
+			 const struct template_timing *t)
 {
 	json_t *f = primary_fields();
 
@@ -428,8 +437,11 @@ static void log_template(const struct template_enc *e, size_t bytes, double deco
 	json_object_set_new(f, "txs", json_integer((json_int_t)e->n));
 	json_object_set_new(f, "txs_full", json_integer((json_int_t)e->full_entries));
 	json_object_set_new(f, "full", json_boolean(e->flags & TEMPLATE_FLAG_FULL));
-	json_object_set_new(f, "decode_ms", json_real(decode_ms));
-	json_object_set_new(f, "latency_ms", json_real(latency_ms));
+	json_object_set_new(f, "arrive_ms", json_real(t->arrive_ms));
+	json_object_set_new(f, "decode_ms", json_real(t->decode_ms));
+	json_object_set_new(f, "workbase_ms", json_real(t->workbase_ms));
+	json_object_set_new(f, "publish_ms", json_real(t->publish_ms));
+	json_object_set_new(f, "latency_ms", json_real(t->latency_ms));
 	log_fields(LOG_INFO, COMPONENT, "template received", f);
 }
 
@@ -455,9 +467,43 @@ static int request_full(const struct relay_frame *f, const char *why)
 	return 0;
 }
 
+/* The primary's merkle branch (protocol 3) saved the relay hashing the tree
+ * before publishing; check it now, off the latency path. A wrong one (a
+ * primary bug: it is trusted for the template's content) would only make
+ * blocks found on wb invalid, so the template is republished with the
+ * relay's own branch at once. */
+static void check_branch(const struct template_enc *e, const struct workbase *wb)
+{
+	uint8_t branch[MERKLE_BRANCH_MAX][32];
+	struct workbase_parts parts;
+	struct workbase *fixed;
+	char err[256];
+	size_t n;
+
+	if (!e->parts.has_branch)
+		return;
+	n = merkle_branch_for_coinbase((const uint8_t (*)[32])wb->txids, wb->tx_count, branch);
+	if (n == wb->branch_len && !memcmp(branch, wb->branch, n * sizeof(branch[0])))
+		return;
+	pthread_mutex_lock(&cli.lock);
+	cli.st.branch_mismatches++;
+	pthread_mutex_unlock(&cli.lock);
+	log_error(COMPONENT, "primary's template %llu has a wrong merkle branch: republished "
+		  "with the relay's own", (unsigned long long)e->workbase_id);
+	parts = e->parts;
+	parts.has_branch = false;
+	fixed = workbase_from_parts(&parts, e->txs, e->n, err, sizeof(err));
+	if (fixed && cli.cfg.on_workbase)
+		cli.cfg.on_workbase(fixed, e->workbase_id, e->send_us, cli.cfg.ctx);
+	else
+		workbase_unref(fixed);
+}
+
 static int on_template(const struct relay_frame *f)
 {
-	double t0 = now_monotonic(), decode_ms, latency_ms;
+	int64_t arrive_us = now_unix_us();
+	double t0 = now_monotonic(), t1, t2;
+	struct template_timing tm;
 	struct template_enc *e;
 	struct workbase *wb;
 	char err[256];
@@ -471,28 +517,38 @@ static int on_template(const struct relay_frame *f)
 	}
 	if (e->flags & TEMPLATE_FLAG_FULL)
 		cli.awaiting_full = false;
-	/* the primary counts every template it sent as held: so do we */
-	template_ring_push(&cli.known, e);
+	t1 = now_monotonic();
 	wb = template_enc_workbase(e, err, sizeof(err));
-	decode_ms = (now_monotonic() - t0) * 1000.0;
+	t2 = now_monotonic();
+	tm.arrive_ms = (double)(arrive_us - (int64_t)e->send_us) / 1000.0;
+	tm.decode_ms = (t2 - t0) * 1000.0;
+	tm.workbase_ms = (t2 - t1) * 1000.0;
 	if (!wb) {
 		log_error(COMPONENT, "primary's template %llu refused: %s",
 			  (unsigned long long)e->workbase_id, err);
+		template_ring_push(&cli.known, e);
 		template_enc_unref(e);
 		return 0;
 	}
+	workbase_ref(wb);       /* for check_branch: the callback takes one reference */
 	if (cli.cfg.on_workbase)
 		cli.cfg.on_workbase(wb, e->workbase_id, e->send_us, cli.cfg.ctx);
 	else
 		workbase_unref(wb);
-	latency_ms = (double)(now_unix_us() - (int64_t)e->send_us) / 1000.0;
+	tm.latency_ms = (double)(now_unix_us() - (int64_t)e->send_us) / 1000.0;
+	tm.publish_ms = (now_monotonic() - t2) * 1000.0;
+	/* the primary counts every template it sent as held: so do we (after
+	 * publishing: only the next frame needs it) */
+	template_ring_push(&cli.known, e);
+	check_branch(e, wb);
+	workbase_unref(wb);
 	pthread_mutex_lock(&cli.lock);
 	cli.st.templates_received++;
 	cli.st.template_txs_full += e->full_entries;
 	cli.st.template_txs_referenced += e->n - e->full_entries;
-	record_latency(latency_ms);
+	record_latency(tm.latency_ms);
 	pthread_mutex_unlock(&cli.lock);
-	log_template(e, f->len, decode_ms, latency_ms);
+	log_template(e, f->len, &tm);
 	template_enc_unref(e);
 	return 0;
 }
@@ -1152,6 +1208,9 @@ void relay_client_write_metrics(struct buf *out, void *ctx)
 	single(out, "ckpool_relay_full_template_requests_total", "counter",
 	       "Templates that referenced unknown transactions (a full one was requested).",
 	       (double)cli.st.full_requests);
+	single(out, "ckpool_relay_merkle_branch_mismatches_total", "counter",
+	       "Templates whose merkle branch from the primary was wrong (republished with the "
+	       "relay's own).", (double)cli.st.branch_mismatches);
 	single(out, "ckpool_relay_link_reconnects_total", "counter",
 	       "Times the link was re-established after a loss.", (double)cli.st.reconnects);
 	single(out, "ckpool_relay_connect_failures_total", "counter",

@@ -120,6 +120,7 @@ struct relay_client_stats {
 	double template_latency_p50_ms; /* over the last RELAY_LATENCY_WINDOW; -1 none */
 	uint64_t templates_received;
 	uint64_t full_requests;        /* REQUEST_FULL frames sent (incomplete templates) */
+	uint64_t branch_mismatches;    /* templates whose merkle branch the relay corrected */
 	uint64_t template_txs_full;    /* transactions received in full */
 	uint64_t template_txs_referenced; /* transactions resolved from the cache */
 	uint64_t reconnects;           /* links re-established after a loss */

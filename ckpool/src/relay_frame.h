@@ -47,8 +47,10 @@
 #define RELAY_MAGIC0 0x54          /* 'T' */
 #define RELAY_MAGIC1 0x42          /* 'B' */
 #define RELAY_WIRE_VERSION 1       /* framing version in every header */
-#define RELAY_PROTOCOL_VERSION 2   /* handshake version carried by HELLO: 2 = binary
-				    * TEMPLATE (template_codec.h) and REQUEST_FULL */
+#define RELAY_PROTOCOL_VERSION 3   /* handshake version carried by HELLO: 2 = binary
+				    * TEMPLATE (template_codec.h) and REQUEST_FULL; 3 =
+				    * TEMPLATE may carry the merkle branch */
+#define RELAY_PROTOCOL_MIN 2       /* oldest relay a primary still serves */
 #define RELAY_HEADER_LEN 8
 
 /* Hard cap of any payload: 16 MiB. A full binary template is at most 4 MB

@@ -281,7 +281,10 @@ static size_t send_template(struct peer *p, struct template_enc *e, bool full, u
 
 	*dropped = n;
 	template_sent_settle(&p->sent, n > 0);
-	m = template_frame(e, &p->sent, full, send_us, NULL);
+	/* protocol 3 relays take the merkle branch instead of hashing the tree */
+	m = template_frame(e, &p->sent,
+			   (full ? TEMPLATE_FLAG_FULL : 0u) |
+			   (p->hello.version >= 3 ? TEMPLATE_FLAG_BRANCH : 0u), send_us, NULL);
 	if (!m) {
 		srv.c.templates_too_big++;
 		return 0;
@@ -324,7 +327,7 @@ static int on_hello(struct peer *p, const struct relay_frame *f, double now)
 
 	if (relay_parse_hello(f->payload, f->len, &p->hello))
 		return reject_malformed(p, f->type);
-	if (p->hello.version != RELAY_PROTOCOL_VERSION)
+	if (p->hello.version < RELAY_PROTOCOL_MIN || p->hello.version > RELAY_PROTOCOL_VERSION)
 		return refuse_auth(p, "unsupported protocol version", now);
 	if (relay_random_nonce(p->server_nonce))
 		return refuse_auth(p, "primary cannot make a nonce", now);
@@ -839,32 +842,47 @@ static void release_push(struct pending_push *t)
 }
 
 static void log_push(const struct pending_push *t, const struct template_enc *e,
-		     const struct fan_out_totals *tot, double encode_ms, double fan_out_ms)
+		     const struct fan_out_totals *tot, double queue_ms, double encode_ms,
+		     double fan_out_ms, double fan_out_cpu_ms)
 {
 	log_fields(LOG_INFO, COMPONENT, "template pushed",
-		   json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "workbase_id",
-			     (json_int_t)t->workbase_id, "height", (json_int_t)t->wb->height,
+		   json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f}",
+			     "workbase_id", (json_int_t)t->workbase_id, "height", (json_int_t)t->wb->height,
 			     "txs", (json_int_t)e->n, "relays", (json_int_t)tot->relays, "bytes",
 			     (json_int_t)tot->bytes, "raw_tx_bytes", (json_int_t)e->raw_bytes,
-			     "dropped", (json_int_t)tot->dropped, "serialize_ms", encode_ms,
-			     "fan_out_ms", fan_out_ms));
+			     "dropped", (json_int_t)tot->dropped, "queue_ms", queue_ms,
+			     "serialize_ms", encode_ms, "fan_out_ms", fan_out_ms,
+			     "fan_out_cpu_ms", fan_out_cpu_ms));
+}
+
+/* This thread's CPU time: against the wall time, what was work and what
+ * was waiting for a CPU. */
+static double thread_cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void fan_out(const struct pending_push *t)
 {
-	double t0 = now_monotonic(), t1;
+	double queue_ms = (double)(now_unix_us() - t->push_us) / 1000.0;
+	double t0 = now_monotonic(), t1, c1;
 	struct template_enc *e = template_enc_from_workbase(t->wb, &srv.pool);
 	struct fan_out_totals tot = { 0, 0, 0 };
 
 	e->workbase_id = t->workbase_id;
 	t1 = now_monotonic();
+	c1 = thread_cpu_ms();
 	pthread_mutex_lock(&srv.lock);
 	template_enc_unref(srv.current);
 	srv.current = template_enc_ref(e);
 	queue_template_to_relays(e, (uint64_t)t->push_us, &tot);
 	pthread_mutex_unlock(&srv.lock);
 	wake_io_thread();
-	log_push(t, e, &tot, (t1 - t0) * 1000.0, (now_monotonic() - t1) * 1000.0);
+	log_push(t, e, &tot, queue_ms, (t1 - t0) * 1000.0, (now_monotonic() - t1) * 1000.0,
+		 thread_cpu_ms() - c1);
 	template_enc_unref(e);
 }
 

@@ -197,36 +197,49 @@ static void parts_of_workbase(const struct workbase *wb, struct workbase_parts *
 	memcpy(p->witness_commitment, wb->witness_commitment, wb->witness_commitment_len);
 	p->witness_commitment_len = wb->witness_commitment_len;
 	memcpy(p->longpollid, wb->longpollid, sizeof(p->longpollid));
+	p->has_branch = true;
+	p->branch_len = wb->branch_len;
+	memcpy(p->branch, wb->branch, wb->branch_len * sizeof(p->branch[0]));
 }
 
+/* pool is kept across templates, not rebuilt: entries of this template
+ * get its mark (a fresh epoch, never 0, in count), then one sweep drops
+ * the others. */
 struct template_enc *template_enc_from_workbase(const struct workbase *wb, struct txmap *pool)
 {
 	struct template_enc *e = enc_new(wb->tx_count);
-	struct txmap next;
+	uint32_t epoch = pool->epoch + 1 ? pool->epoch + 1 : 1;
 
-	txmap_init(&next);
 	e->workbase_id = wb->id;
 	parts_of_workbase(wb, &e->parts);
 	for (size_t i = 0; i < wb->tx_count; i++) {
-		struct txmap_entry *known = txmap_find(pool, wb->wtxids[i]);
-		struct txmap_entry *slot;
+		struct txmap_entry *slot = txmap_find(pool, wb->wtxids[i]);
 		struct wb_tx *tx;
 
 		if (wb->txs)
 			tx = wb_tx_ref(wb->txs[i]);
-		else if (known)
-			tx = wb_tx_ref(known->tx);
+		else if (slot)
+			tx = wb_tx_ref(slot->tx);
 		else
 			tx = tx_from_gbt(wb, i);
 		e->txs[i] = tx;
 		e->n = i + 1;
 		e->raw_bytes += tx->len;
-		slot = txmap_insert(&next, tx->wtxid);
-		if (!slot->tx)
+		if (!slot) {
+			slot = txmap_insert(pool, tx->wtxid);
 			slot->tx = wb_tx_ref(tx);
+		}
+		slot->count = epoch;
 	}
-	txmap_free(pool);
-	*pool = next;
+	/* A removal shifts later entries back into the hole: look at it again.
+	 * Only entries already looked at can wrap around below i. */
+	for (size_t i = 0; i < pool->cap;) {
+		if (pool->slots[i].count && pool->slots[i].count != epoch)
+			txmap_remove(pool, &pool->slots[i]);
+		else
+			i++;
+	}
+	pool->epoch = epoch;
 	return e;
 }
 
@@ -333,10 +346,11 @@ static uint8_t *put_bytes(uint8_t *p, const void *data, size_t len)
 	return p + len;
 }
 
-static size_t header_len(const struct workbase_parts *parts)
+static size_t header_len(const struct workbase_parts *parts, uint8_t flags)
 {
 	return TEMPLATE_FIXED_LEN + 1 + parts->witness_commitment_len + 1
-	       + strnlen(parts->longpollid, sizeof(parts->longpollid) - 1) + 4;
+	       + strnlen(parts->longpollid, sizeof(parts->longpollid) - 1)
+	       + (flags & TEMPLATE_FLAG_BRANCH ? 1 + 32 * parts->branch_len : 0) + 4;
 }
 
 static uint8_t *put_header(uint8_t *p, const struct template_enc *e, uint8_t flags,
@@ -359,6 +373,10 @@ static uint8_t *put_header(uint8_t *p, const struct template_enc *e, uint8_t fla
 	p = put_bytes(p, h->witness_commitment, h->witness_commitment_len);
 	*p++ = (uint8_t)lp;
 	p = put_bytes(p, h->longpollid, lp);
+	if (flags & TEMPLATE_FLAG_BRANCH) {
+		*p++ = (uint8_t)h->branch_len;
+		p = put_bytes(p, h->branch, 32 * h->branch_len);
+	}
 	return put_u32(p, (uint32_t)e->n);
 }
 
@@ -374,14 +392,21 @@ static uint8_t *put_full(uint8_t *p, const struct wb_tx *tx)
 	return put_bytes(p, tx->data, tx->len);
 }
 
-struct relay_msg *template_frame(struct template_enc *e, struct template_sent *s, bool full,
+struct relay_msg *template_frame(struct template_enc *e, struct template_sent *s, unsigned flags,
 				 uint64_t send_us, struct template_frame_stats *stats)
 {
-	uint8_t *is_ref = alloc_or_abort(e->n ? e->n : 1);
-	size_t len = header_len(&e->parts), refs = 0;
+	bool full = flags & TEMPLATE_FLAG_FULL;
+	uint8_t *is_ref, wire_flags;
+	size_t len, refs = 0;
 	struct relay_msg *m;
 	uint8_t *p;
 
+	/* a branch only when e has one (a template built from parts always does) */
+	if (!e->parts.has_branch)
+		flags &= ~(unsigned)TEMPLATE_FLAG_BRANCH;
+	wire_flags = (uint8_t)(flags & (TEMPLATE_FLAG_FULL | TEMPLATE_FLAG_BRANCH));
+	len = header_len(&e->parts, wire_flags);
+	is_ref = alloc_or_abort(e->n ? e->n : 1);
 	for (size_t i = 0; i < e->n; i++) {
 		is_ref[i] = !full && template_ring_has(&s->ring, e->txs[i]->wtxid);
 		refs += is_ref[i];
@@ -392,7 +417,7 @@ struct relay_msg *template_frame(struct template_enc *e, struct template_sent *s
 		return NULL;
 	}
 	m = relay_msg_new(RELAY_TEMPLATE, NULL, len, NULL, 0);
-	p = put_header(m->bytes + RELAY_HEADER_LEN, e, full ? TEMPLATE_FLAG_FULL : 0, send_us);
+	p = put_header(m->bytes + RELAY_HEADER_LEN, e, wire_flags, send_us);
 	for (size_t i = 0; i < e->n; i++) {
 		if (is_ref[i]) {
 			*p++ = TEMPLATE_ENTRY_REF;
@@ -496,6 +521,19 @@ static int decode_header(struct cursor *c, struct template_enc *e, uint32_t *n, 
 		return fail(err, errlen, TEMPLATE_MALFORMED, "longpollid truncated or holds a NUL");
 	memcpy(h->longpollid, b, lp);
 	h->longpollid[lp] = '\0';
+	if (e->flags & ~(TEMPLATE_FLAG_FULL | TEMPLATE_FLAG_BRANCH))
+		return fail(err, errlen, TEMPLATE_MALFORMED, "unknown flags %02x", e->flags);
+	if (e->flags & TEMPLATE_FLAG_BRANCH) {
+		/* the count is checked against the transactions by workbase_from_parts */
+		if (!(b = take(c, 1)) || *b > MERKLE_BRANCH_MAX)
+			return fail(err, errlen, TEMPLATE_MALFORMED,
+				    "merkle branch length must be 0..%d", MERKLE_BRANCH_MAX);
+		h->branch_len = *b;
+		if (!(b = take(c, 32 * h->branch_len)))
+			return fail(err, errlen, TEMPLATE_MALFORMED, "merkle branch truncated");
+		memcpy(h->branch, b, 32 * h->branch_len);
+		h->has_branch = true;
+	}
 	if (!(b = take(c, 4)))
 		return fail(err, errlen, TEMPLATE_MALFORMED, "transaction count missing");
 	*n = relay_get_u32(b);

@@ -7,7 +7,9 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
  * Byte layout (docs/relay-protocol.md, "TEMPLATE"): fixed header fields,
- * then one entry per transaction, either FULL (txid, wtxid, fee, sigops,
+ * the coinbase's merkle branch when flagged TEMPLATE_FLAG_BRANCH (protocol
+ * 3: the relay takes the primary's instead of hashing the tree, and checks
+ * it after publishing), then one entry per transaction, either FULL (txid, wtxid, fee, sigops,
  * weight, raw bytes) or REF (the 32-byte wtxid of a transaction the relay
  * already holds). References use the wtxid because it commits to the whole
  * transaction, witness included.
@@ -55,6 +57,8 @@
 
 /* TEMPLATE flags. */
 #define TEMPLATE_FLAG_FULL 0x01  /* no references: the primary forgot what the relay holds */
+#define TEMPLATE_FLAG_BRANCH 0x02 /* the coinbase's merkle branch follows the longpollid
+				   * (protocol 3; the relay then skips hashing the tree) */
 
 /* Entry kinds. */
 #define TEMPLATE_ENTRY_REF 0
@@ -78,6 +82,8 @@ struct txmap_entry {
 struct txmap {
 	struct txmap_entry *slots;
 	size_t cap, used;         /* cap is 0 or a power of two */
+	uint32_t epoch;           /* template_enc_from_workbase's pool: the last
+				   * template's mark, kept in each entry's count */
 };
 
 void txmap_init(struct txmap *m);
@@ -148,10 +154,11 @@ struct template_frame_stats {
 };
 
 /* The TEMPLATE frame of e for one relay: REFs for what s's ring holds,
- * unless full (which resets s and sets TEMPLATE_FLAG_FULL). e becomes
- * s's pending template. NULL when the frame would exceed RELAY_MAX_PAYLOAD
- * (s unchanged then). stats may be NULL. */
-struct relay_msg *template_frame(struct template_enc *e, struct template_sent *s, bool full,
+ * unless flags has TEMPLATE_FLAG_FULL (which resets s); with
+ * TEMPLATE_FLAG_BRANCH (a protocol 3 relay) the frame carries e's merkle
+ * branch. e becomes s's pending template. NULL when the frame would exceed
+ * RELAY_MAX_PAYLOAD (s unchanged then). stats may be NULL. */
+struct relay_msg *template_frame(struct template_enc *e, struct template_sent *s, unsigned flags,
 				 uint64_t send_us, struct template_frame_stats *stats);
 
 /* ---- decoding ---- */

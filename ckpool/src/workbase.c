@@ -454,7 +454,18 @@ struct workbase *workbase_from_parts(const struct workbase_parts *parts, struct 
 		workbase_free(wb);
 		return parts_fail(err, errlen, "witness transactions but no witness commitment");
 	}
-	compute_branch(wb);
+	if (parts->has_branch) {
+		if (parts->branch_len != merkle_branch_len(n)) {
+			workbase_free(wb);
+			return parts_fail(err, errlen, "merkle branch of %zu hashes, %zu transactions "
+					  "need %zu", parts->branch_len, n, merkle_branch_len(n));
+		}
+		wb->branch = alloc_or_abort(MERKLE_BRANCH_MAX * sizeof(*wb->branch));
+		memcpy(wb->branch, parts->branch, parts->branch_len * sizeof(*wb->branch));
+		wb->branch_len = parts->branch_len;
+	} else {
+		compute_branch(wb);
+	}
 	return wb;
 }
 

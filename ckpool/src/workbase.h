@@ -95,6 +95,11 @@ struct workbase_parts {
 	uint8_t witness_commitment[WITNESS_COMMITMENT_LEN];
 	size_t witness_commitment_len; /* 0 or WITNESS_COMMITMENT_LEN */
 	char longpollid[128];     /* NUL-terminated, "" when absent */
+	/* The coinbase's merkle branch as the sender computed it (the relay
+	 * link carries the primary's), or has_branch false to compute it here. */
+	bool has_branch;
+	size_t branch_len;        /* must be merkle_branch_len(n) */
+	uint8_t branch[MERKLE_BRANCH_MAX][32];
 };
 
 /* Builds a workbase (refs = 1, id = 0) from a getblocktemplate result; the

@@ -87,9 +87,24 @@ static void test_branch_agrees_with_full_tree(void **state)
 		while (((size_t)1 << want) < total)
 			want++;
 		assert_int_equal(n, want);
+		assert_int_equal(merkle_branch_len(total - 1), want);
 		merkle_root((const uint8_t (*)[32])leaves, total, expect);
 		merkle_root_from_branch(leaves[0], (const uint8_t (*)[32])branch, n, root);
 		assert_memory_equal(root, expect, 32);
+	}
+}
+
+/* Up to WORKBASE_MAX_TXS-sized templates: ceil(log2(n + 1)) hashes. */
+static void test_branch_len_is_tree_depth(void **state)
+{
+	(void)state;
+	assert_int_equal(merkle_branch_len(0), 0);
+	for (size_t n = 1; n <= 200000; n++) {
+		size_t want = 0;
+
+		while (((size_t)1 << want) < n + 1)
+			want++;
+		assert_int_equal(merkle_branch_len(n), want);
 	}
 }
 
@@ -113,6 +128,7 @@ int main(void)
 		cmocka_unit_test(test_merkle_branch_of_block_100000),
 		cmocka_unit_test(test_block_100000_header_hash),
 		cmocka_unit_test(test_branch_agrees_with_full_tree),
+		cmocka_unit_test(test_branch_len_is_tree_depth),
 		cmocka_unit_test(test_single_leaf_root_is_leaf),
 	};
 

@@ -412,6 +412,118 @@ static void test_malformed_payloads(void **state)
 	json_decref(gbt);
 }
 
+/* Protocol 3: the frame carries the primary's merkle branch; the relay's
+ * workbase takes it instead of hashing, and equals the primary's. */
+static void test_branch_round_trip(void **state)
+{
+	json_t *gbt = gbt_with_meta();
+	struct workbase *wb = wb_of(gbt, 5), *got;
+	struct template_sent sent, plain;
+	struct template_enc *e, *d;
+	struct relay_msg *m, *m0;
+	struct txmap pool;
+	char err[256];
+	uint8_t *copy;
+	size_t len, branch_at = TEMPLATE_FIXED_LEN + 1 + 38 + 1 + 6;
+
+	(void)state;
+	txmap_init(&pool);
+	template_sent_init(&sent);
+	template_sent_init(&plain);
+	e = template_enc_from_workbase(wb, &pool);
+	assert_true(e->parts.has_branch);
+	assert_int_equal(e->parts.branch_len, wb->branch_len);
+	m = template_frame(e, &sent, TEMPLATE_FLAG_FULL | TEMPLATE_FLAG_BRANCH, 1, NULL);
+	m0 = template_frame(e, &plain, 0, 1, NULL);
+	assert_int_equal(payload_len(m), payload_len(m0) + 1 + 32 * wb->branch_len);
+	assert_int_equal(template_decode(payload(m), payload_len(m), NULL, &d, err, sizeof(err)),
+			 TEMPLATE_OK);
+	assert_int_equal(d->flags, TEMPLATE_FLAG_FULL | TEMPLATE_FLAG_BRANCH);
+	assert_true(d->parts.has_branch);
+	assert_int_equal(d->parts.branch_len, wb->branch_len);
+	assert_memory_equal(d->parts.branch, wb->branch, 32 * wb->branch_len);
+	got = template_enc_workbase(d, err, sizeof(err));
+	assert_non_null(got);
+	assert_workbases_equal(got, wb);
+	workbase_unref(got);
+	/* a branch whose length does not fit the transactions is refused */
+	d->parts.branch_len++;
+	assert_null(template_enc_workbase(d, err, sizeof(err)));
+	assert_non_null(strstr(err, "merkle branch of"));
+	template_enc_unref(d);
+
+	len = payload_len(m);
+	copy = malloc(len);
+	/* every truncation is refused (ASan: none reads past the end) */
+	for (size_t cut = 0; cut < len; cut++) {
+		uint8_t *t = malloc(cut ? cut : 1);
+
+		memcpy(t, payload(m), cut);
+		assert_int_equal(decode_status(t, cut, err, sizeof(err)), TEMPLATE_MALFORMED);
+		free(t);
+	}
+	/* a branch longer than 32 hashes */
+	memcpy(copy, payload(m), len);
+	copy[branch_at] = MERKLE_BRANCH_MAX + 1;
+	assert_int_equal(decode_status(copy, len, err, sizeof(err)), TEMPLATE_MALFORMED);
+	assert_non_null(strstr(err, "merkle branch length"));
+	/* unknown flags */
+	memcpy(copy, payload(m), len);
+	copy[16] |= 0x04;
+	assert_int_equal(decode_status(copy, len, err, sizeof(err)), TEMPLATE_MALFORMED);
+	assert_non_null(strstr(err, "unknown flags"));
+
+	free(copy);
+	relay_msg_unref(m);
+	relay_msg_unref(m0);
+	template_enc_unref(e);
+	template_sent_free(&sent);
+	template_sent_free(&plain);
+	txmap_free(&pool);
+	workbase_unref(wb);
+	json_decref(gbt);
+}
+
+/* The primary's pool is kept across templates: it holds exactly the last
+ * template's transactions, sharing those it already had. */
+static void test_pool_follows_templates(void **state)
+{
+	json_t *g1 = gbt_with_meta(), *g2 = next_gbt();
+	struct workbase *w1 = wb_of(g1, 1), *w2 = wb_of(g2, 2);
+	struct template_enc *e1, *e2, *e3;
+	struct txmap pool;
+
+	(void)state;
+	txmap_init(&pool);
+	e1 = template_enc_from_workbase(w1, &pool);
+	assert_int_equal(pool.used, 2);
+	e2 = template_enc_from_workbase(w2, &pool);
+	assert_int_equal(pool.used, 2);
+	assert_ptr_equal(e2->txs[0], e1->txs[0]);
+	assert_ptr_equal(txmap_find(&pool, w2->wtxids[1])->tx, e2->txs[1]);
+	assert_null(txmap_find(&pool, w1->wtxids[1]));
+	e3 = template_enc_from_workbase(w1, &pool);   /* back: the dropped one is decoded again */
+	assert_int_equal(pool.used, 2);
+	assert_ptr_equal(e3->txs[0], e1->txs[0]);
+	assert_ptr_not_equal(e3->txs[1], e1->txs[1]);
+	assert_memory_equal(e3->txs[1]->wtxid, e1->txs[1]->wtxid, 32);
+	assert_null(txmap_find(&pool, w2->wtxids[1]));
+	/* many templates: the pool never keeps more than the last one */
+	for (int i = 0; i < 5; i++) {
+		template_enc_unref(e3);
+		e3 = template_enc_from_workbase(i % 2 ? w1 : w2, &pool);
+		assert_int_equal(pool.used, 2);
+	}
+	template_enc_unref(e1);
+	template_enc_unref(e2);
+	template_enc_unref(e3);
+	txmap_free(&pool);
+	workbase_unref(w1);
+	workbase_unref(w2);
+	json_decref(g1);
+	json_decref(g2);
+}
+
 /* A template over the frame cap is refused and leaves the state alone. */
 static void test_too_big_template(void **state)
 {
@@ -442,6 +554,8 @@ int main(void)
 		cmocka_unit_test(test_txmap_insert_remove),
 		cmocka_unit_test(test_malformed_payloads),
 		cmocka_unit_test(test_too_big_template),
+		cmocka_unit_test(test_branch_round_trip),
+		cmocka_unit_test(test_pool_follows_templates),
 	};
 
 	return cmocka_run_group_tests_name("relay_codec", tests, NULL, NULL);

@@ -118,7 +118,8 @@ static void test_request_full_round_trip(void **state)
 	assert_int_equal(relay_type_max_payload(RELAY_REQUEST_FULL), 8);
 	assert_true(RELAY_TYPES_SERVER_READY & RELAY_TYPE_BIT(RELAY_REQUEST_FULL));
 	assert_false(RELAY_TYPES_CLIENT_READY & RELAY_TYPE_BIT(RELAY_REQUEST_FULL));
-	assert_int_equal(RELAY_PROTOCOL_VERSION, 2);
+	assert_int_equal(RELAY_PROTOCOL_VERSION, 3);
+	assert_int_equal(RELAY_PROTOCOL_MIN, 2);
 	relay_frame_free(&f);
 	relay_msg_unref(m);
 }
