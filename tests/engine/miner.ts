@@ -9,7 +9,7 @@ import type { BitcoinNode } from "../harness/bitcoin_node.ts";
 import type { Engine } from "../harness/engine.ts";
 import { waitFor } from "../harness/ports.ts";
 import { StratumClient } from "../stratum/client.ts";
-import { fromHex } from "../stratum/hash.ts";
+import { fromHex, toHex } from "../stratum/hash.ts";
 import { type Job, mine, type MinedShare } from "../stratum/job.ts";
 
 export type AddressKind = "p2wpkh" | "p2tr" | "p2pkh";
@@ -123,4 +123,15 @@ export function sats(btc: number): number {
 /** Hex of an ASCII string, to find a signature inside a coinbase scriptSig. */
 export function asciiHex(text: string): string {
   return [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Matches a job that builds on another tip than `previous`. After a block the
+ * engine may send the clean job and then a refresh for the same tip before a
+ * test looks, so "the current job is clean" is not a reliable signal; a new
+ * previous-block hash is.
+ */
+export function onNewTip(previous: Job): (job: Job) => boolean {
+  const before = toHex(previous.prevhash);
+  return (job) => toHex(job.prevhash) !== before;
 }

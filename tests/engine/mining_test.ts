@@ -16,6 +16,7 @@ import {
   blockAt,
   connectMiner,
   mineShare,
+  onNewTip,
   regtestAddress,
   sats,
   submitShare,
@@ -81,7 +82,7 @@ async function mineBlocks(kind: AddressKind, blocks: number, versionRolling = fa
             assert(block.version !== job.version, "the block carries rolled version bits");
             assertEquals((block.version & ~client.versionMask) >>> 0, job.version >>> 0);
           }
-          job = await client.waitForJob((j) => j.cleanJobs && j.jobId !== job.jobId);
+          job = await client.waitForJob(onNewTip(job));
         }
       } finally {
         await client.close();

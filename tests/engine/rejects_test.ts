@@ -14,7 +14,7 @@ import { StratumClient } from "../stratum/client.ts";
 import { u32Hex } from "../stratum/hash.ts";
 import { targetFromDifficulty } from "../stratum/target.ts";
 import type { Job } from "../stratum/job.ts";
-import { connectMiner, mineShare, regtestAddress, submitShare } from "./miner.ts";
+import { connectMiner, mineShare, onNewTip, regtestAddress, submitShare } from "./miner.ts";
 
 /** Network target 0xffff << 224: one hash in 2^16 is a block (one share in 16). */
 const HARD_BITS = "1f00ffff";
@@ -134,7 +134,7 @@ requires({
         // 21 stale: the network moves on, the old job's shares are refused.
         const pending = plainShare(client, job);
         await node.rpc("generatetoaddress", [1, regtestAddress()]);
-        await client.waitForJob((j) => j.cleanJobs && j.jobId !== job.jobId);
+        await client.waitForJob(onNewTip(job));
         const stale = await submitShare(client, worker, pending);
         assertEquals(stale.error, { code: 21, message: "Stale job" });
       } finally {
