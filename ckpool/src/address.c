@@ -9,10 +9,10 @@
  */
 #include "address.h"
 #include "bytes.h"
+#include "error.h"
 #include "hash.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,21 +25,6 @@
 
 static const char base58_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 static const char bech32_charset[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Printable form of an offending character for error messages. */
 static int shown_char(char c)
@@ -64,9 +49,9 @@ int base58check_decode(const char *s, uint8_t *payload, size_t cap, char *err, s
 	size_t zeros = 0, start, total;
 
 	if (!len)
-		return fail(err, errlen, "empty address");
+		return error_set(err, errlen, "empty address");
 	if (len > ADDRESS_MAX_LEN)
-		return fail(err, errlen, "address longer than %d characters", ADDRESS_MAX_LEN);
+		return error_set(err, errlen, "address longer than %d characters", ADDRESS_MAX_LEN);
 	while (zeros < len && s[zeros] == '1')
 		zeros++;
 	memset(num, 0, sizeof(num));
@@ -75,7 +60,7 @@ int base58check_decode(const char *s, uint8_t *payload, size_t cap, char *err, s
 		unsigned carry;
 
 		if (v < 0)
-			return fail(err, errlen, "invalid base58 character '%c'", shown_char(s[i]));
+			return error_set(err, errlen, "invalid base58 character '%c'", shown_char(s[i]));
 		carry = (unsigned)v;
 		for (size_t j = sizeof(num); j-- > 0;) {
 			carry += 58u * num[j];
@@ -88,15 +73,15 @@ int base58check_decode(const char *s, uint8_t *payload, size_t cap, char *err, s
 		start++;
 	total = zeros + sizeof(num) - start;
 	if (total < 4)
-		return fail(err, errlen, "base58 address too short");
+		return error_set(err, errlen, "base58 address too short");
 	if (total - 4 > cap)
-		return fail(err, errlen, "base58 address decodes to %zu bytes, want %zu", total - 4, cap);
+		return error_set(err, errlen, "base58 address decodes to %zu bytes, want %zu", total - 4, cap);
 	/* Leading zero bytes, then the number's digits: payload || checksum. */
 	memset(whole, 0, zeros);
 	memcpy(whole + zeros, num + start, sizeof(num) - start);
 	sha256d(whole, total - 4, check);
 	if (memcmp(check, whole + total - 4, 4))
-		return fail(err, errlen, "bad checksum");
+		return error_set(err, errlen, "bad checksum");
 	memcpy(payload, whole, total - 4);
 	return (int)(total - 4);
 }
@@ -147,26 +132,26 @@ static int bech32_split(const char *s, size_t len, char *err, size_t errlen)
 	const char *sep;
 
 	if (len < BECH32_MIN_LEN)
-		return fail(err, errlen, "bech32 address too short");
+		return error_set(err, errlen, "bech32 address too short");
 	if (len > ADDRESS_MAX_LEN)
-		return fail(err, errlen, "bech32 address longer than %d characters", ADDRESS_MAX_LEN);
+		return error_set(err, errlen, "bech32 address longer than %d characters", ADDRESS_MAX_LEN);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 33 || c > 126)
-			return fail(err, errlen, "invalid character in bech32 address");
+			return error_set(err, errlen, "invalid character in bech32 address");
 		lower |= islower(c) != 0;
 		upper |= isupper(c) != 0;
 	}
 	if (lower && upper)
-		return fail(err, errlen, "bech32 address mixes upper and lower case");
+		return error_set(err, errlen, "bech32 address mixes upper and lower case");
 	sep = memrchr(s, '1', len);
 	if (!sep || sep == s)
-		return fail(err, errlen, "bech32 address has no human-readable prefix");
+		return error_set(err, errlen, "bech32 address has no human-readable prefix");
 	if (sep - s > BECH32_HRP_MAX)
-		return fail(err, errlen, "bech32 prefix too long");
+		return error_set(err, errlen, "bech32 prefix too long");
 	if (len - (size_t)(sep - s) - 1 < CHECKSUM_CHARS)
-		return fail(err, errlen, "bech32 checksum too short");
+		return error_set(err, errlen, "bech32 checksum too short");
 	return (int)(sep - s);
 }
 
@@ -187,12 +172,12 @@ static int bech32_decode(const char *s, struct bech32_parts *out, char *err, siz
 		const char *p = strchr(bech32_charset, c);
 
 		if (!p || !c)
-			return fail(err, errlen, "invalid bech32 character '%c'", shown_char(s[sep + 1 + i]));
+			return error_set(err, errlen, "invalid bech32 character '%c'", shown_char(s[sep + 1 + i]));
 		out->values[i] = (uint8_t)(p - bech32_charset);
 	}
 	out->encoding = bech32_checksum_kind(out->hrp, (size_t)sep, out->values, data_len);
 	if (out->encoding == BECH32_INVALID)
-		return fail(err, errlen, "bad checksum");
+		return error_set(err, errlen, "bad checksum");
 	out->n = data_len - CHECKSUM_CHARS;
 	return 0;
 }
@@ -211,14 +196,14 @@ static int five_to_eight(const uint8_t *in, size_t n, uint8_t *out, size_t cap, 
 		if (bits >= 8) {
 			bits -= 8;
 			if (len == cap)
-				return fail(err, errlen, "witness program longer than %zu bytes", cap);
+				return error_set(err, errlen, "witness program longer than %zu bytes", cap);
 			out[len++] = (uint8_t)(acc >> bits);
 		}
 	}
 	if (bits >= 5)
-		return fail(err, errlen, "bech32 data has excess padding");
+		return error_set(err, errlen, "bech32 data has excess padding");
 	if (acc & ((1u << bits) - 1))
-		return fail(err, errlen, "bech32 data has non-zero padding");
+		return error_set(err, errlen, "bech32 data has non-zero padding");
 	*out_len = len;
 	return 0;
 }
@@ -227,13 +212,13 @@ static int witness_program_check(int version, enum bech32_encoding enc, size_t l
 				 size_t errlen)
 {
 	if (version == 0 && enc != BECH32)
-		return fail(err, errlen, "witness v0 address must use bech32, not bech32m");
+		return error_set(err, errlen, "witness v0 address must use bech32, not bech32m");
 	if (version != 0 && enc != BECH32M)
-		return fail(err, errlen, "witness v%d address must use bech32m, not bech32", version);
+		return error_set(err, errlen, "witness v%d address must use bech32m, not bech32", version);
 	if (len < 2 || len > 40)
-		return fail(err, errlen, "witness program of %zu bytes, must be 2 to 40", len);
+		return error_set(err, errlen, "witness program of %zu bytes, must be 2 to 40", len);
 	if (version == 0 && len != 20 && len != 32)
-		return fail(err, errlen, "witness v0 program of %zu bytes, must be 20 or 32", len);
+		return error_set(err, errlen, "witness v0 program of %zu bytes, must be 20 or 32", len);
 	return 0;
 }
 
@@ -245,9 +230,9 @@ static int segwit_from_parts(const struct bech32_parts *parts, int *version, uin
 	size_t len = 0;
 
 	if (parts->n < 1)
-		return fail(err, errlen, "bech32 address has no witness version");
+		return error_set(err, errlen, "bech32 address has no witness version");
 	if (parts->values[0] > 16)
-		return fail(err, errlen, "invalid witness version %d", parts->values[0]);
+		return error_set(err, errlen, "invalid witness version %d", parts->values[0]);
 	if (five_to_eight(parts->values + 1, parts->n - 1, prog, sizeof(prog), &len, err, errlen) < 0)
 		return -1;
 	if (witness_program_check(parts->values[0], parts->encoding, len, err, errlen) < 0)
@@ -275,7 +260,7 @@ int segwit_address_decode(const char *addr, const char *hrp, int *version, uint8
 	if (bech32_decode(addr, &parts, err, errlen) < 0)
 		return -1;
 	if (strcmp(parts.hrp, hrp))
-		return fail(err, errlen, "bech32 prefix '%s', want '%s'", parts.hrp, hrp);
+		return error_set(err, errlen, "bech32 prefix '%s', want '%s'", parts.hrp, hrp);
 	return segwit_from_parts(&parts, version, program, program_len, err, errlen);
 }
 
@@ -337,7 +322,7 @@ static int segwit_to_script(const char *addr, enum network net, uint8_t *script,
 	if (bech32_decode(addr, &parts, err, errlen) < 0)
 		return -1;
 	if (strcmp(parts.hrp, np->hrp))
-		return fail(err, errlen, "address is for %s, node is on %s",
+		return error_set(err, errlen, "address is for %s, node is on %s",
 			    networks_of_hrp(parts.hrp), np->name);
 	if (segwit_from_parts(&parts, &version, program, &len, err, errlen) < 0)
 		return -1;
@@ -381,16 +366,16 @@ static int base58_to_script(const char *addr, enum network net, uint8_t *script,
 
 	if (n < 0) {
 		if (looks_like_foreign_bech32(addr))
-			return fail(err, errlen, "unknown bech32 prefix in address");
+			return error_set(err, errlen, "unknown bech32 prefix in address");
 		return -1;
 	}
 	if (n != 21)
-		return fail(err, errlen, "base58 address decodes to %d bytes, want 21", n);
+		return error_set(err, errlen, "base58 address decodes to %d bytes, want 21", n);
 	if (payload[0] != np->p2pkh_version && payload[0] != np->p2sh_version) {
 		owner = networks_of_base58_version(payload[0]);
 		if (owner)
-			return fail(err, errlen, "address is for %s, node is on %s", owner, np->name);
-		return fail(err, errlen, "unknown base58 address version 0x%02x", payload[0]);
+			return error_set(err, errlen, "address is for %s, node is on %s", owner, np->name);
+		return error_set(err, errlen, "unknown base58 address version 0x%02x", payload[0]);
 	}
 	if (payload[0] == np->p2pkh_version) {
 		const uint8_t head[3] = { OP_DUP, OP_HASH160, 20 };
@@ -418,7 +403,7 @@ int address_to_script(const char *addr, enum network net, uint8_t script[ADDRESS
 		      size_t *script_len, enum address_type *type, char *err, size_t errlen)
 {
 	if (!addr || !*addr)
-		return fail(err, errlen, "empty address");
+		return error_set(err, errlen, "empty address");
 	if (has_known_hrp(addr))
 		return segwit_to_script(addr, net, script, script_len, type, err, errlen);
 	return base58_to_script(addr, net, script, script_len, type, err, errlen);

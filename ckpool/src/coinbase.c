@@ -5,27 +5,12 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "coinbase.h"
+#include "error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #define MAX_PAYOUT_SCRIPT 10000
-
-static int coinbase_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int coinbase_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static size_t min_size(size_t a, size_t b)
 {
@@ -75,13 +60,13 @@ static int check_params(const struct workbase *wb, const struct coinbase_params 
 			size_t errlen)
 {
 	if (!wb || !p)
-		return coinbase_fail(err, errlen, "coinbase: no workbase or params");
+		return error_set(err, errlen, "coinbase: no workbase or params");
 	if (!p->script || !p->script_len || p->script_len > MAX_PAYOUT_SCRIPT)
-		return coinbase_fail(err, errlen, "coinbase: payout script must be 1..%d bytes",
+		return error_set(err, errlen, "coinbase: payout script must be 1..%d bytes",
 				     MAX_PAYOUT_SCRIPT);
 	if (p->nonce1_len > COINBASE_EXTRANONCE_MAX || p->nonce2_len > COINBASE_EXTRANONCE_MAX ||
 	    p->nonce1_len + p->nonce2_len > COINBASE_EXTRANONCE_MAX)
-		return coinbase_fail(err, errlen, "coinbase: extranonce of %zu+%zu bytes, max %d",
+		return error_set(err, errlen, "coinbase: extranonce of %zu+%zu bytes, max %d",
 				     p->nonce1_len, p->nonce2_len, COINBASE_EXTRANONCE_MAX);
 	return 0;
 }
