@@ -7,7 +7,8 @@
 
 import { assert, assertEquals } from "../stratum/assert.ts";
 import { type BitcoinNode, startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { type Engine, startEngine } from "../harness/engine.ts";
+import { type Engine, scrapeMetrics, startEngine } from "../harness/engine.ts";
+import { waitFor } from "../harness/ports.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { StratumClient } from "../stratum/client.ts";
 import { connectMiner, mineShare, regtestAddress, submitShare } from "./miner.ts";
@@ -48,6 +49,10 @@ requires({
       assert(taken.extranonce1 !== sub.extranonce1, "extranonce1 unique per connection");
       await other.close();
       await first.close();
+      // The session is free once the engine has seen both connections close.
+      await waitFor(async () => (await scrapeMetrics(engine)).get("ckpool_connections") === 0, {
+        what: "the engine to release the closed connections",
+      });
       const again = await StratumClient.connect({ port: engine.stratumPort });
       const resumed = await again.subscribe("cgminer/4.12", sub.extranonce1);
       assertEquals(resumed.extranonce1, sub.extranonce1);
