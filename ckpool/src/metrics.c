@@ -122,9 +122,8 @@ void metrics_escape_label(struct buf *out, const char *value)
 	}
 }
 
-/* One family with a single unlabelled sample. */
-static void single(struct buf *out, const char *name, const char *type, const char *help,
-		   double value)
+void metrics_single(struct buf *out, const char *name, const char *type, const char *help,
+		    double value)
 {
 	metrics_family(out, name, type, help);
 	metrics_sample(out, name, NULL, value);
@@ -181,11 +180,11 @@ static void reset_share_rate(void)
 
 static void render_connections(struct buf *out)
 {
-	single(out, "ckpool_miners_connected", "gauge", "Miners currently authorized.",
+	metrics_single(out, "ckpool_miners_connected", "gauge", "Miners currently authorized.",
 	       load_u64(&g_stats.miners_authorized));
-	single(out, "ckpool_connections", "gauge", "Stratum connections currently open.",
+	metrics_single(out, "ckpool_connections", "gauge", "Stratum connections currently open.",
 	       load_u64(&g_stats.connections_current));
-	single(out, "ckpool_connections_total", "counter", "Stratum connections accepted.",
+	metrics_single(out, "ckpool_connections_total", "counter", "Stratum connections accepted.",
 	       load_u64(&g_stats.connections_total));
 }
 
@@ -207,25 +206,25 @@ static void render_shares(struct buf *out)
 		metrics_sample(out, "ckpool_shares_rejected_total", labels,
 			       load_u64(&g_stats.shares_rejected[i]));
 	}
-	single(out, "ckpool_stale_shares_total", "counter",
+	metrics_single(out, "ckpool_stale_shares_total", "counter",
 	       "Shares rejected because their job was no longer current.",
 	       load_u64(&g_stats.shares_rejected[REJECT_STALE]));
-	single(out, "ckpool_share_difficulty_accepted_total", "counter",
+	metrics_single(out, "ckpool_share_difficulty_accepted_total", "counter",
 	       "Sum of the difficulty credited to accepted shares.",
 	       load_u64(&g_stats.share_diff_accepted_milli) / 1000.0);
-	single(out, "ckpool_share_rate", "gauge",
+	metrics_single(out, "ckpool_share_rate", "gauge",
 	       "Accepted shares per second over the last minute.", metrics_share_rate());
 }
 
 static void render_blocks(struct buf *out)
 {
-	single(out, "ckpool_blocks_found_total", "counter",
+	metrics_single(out, "ckpool_blocks_found_total", "counter",
 	       "Shares that met the network target.", load_u64(&g_stats.blocks_found));
-	single(out, "ckpool_blocks_submitted_total", "counter",
+	metrics_single(out, "ckpool_blocks_submitted_total", "counter",
 	       "submitblock calls made.", load_u64(&g_stats.blocks_submitted));
-	single(out, "ckpool_blocks_accepted_total", "counter",
+	metrics_single(out, "ckpool_blocks_accepted_total", "counter",
 	       "Blocks the node accepted.", load_u64(&g_stats.blocks_accepted));
-	single(out, "ckpool_blocks_rejected_total", "counter",
+	metrics_single(out, "ckpool_blocks_rejected_total", "counter",
 	       "Blocks the node rejected.", load_u64(&g_stats.blocks_rejected));
 }
 
@@ -235,11 +234,11 @@ static void render_template(struct buf *out)
 	int64_t built = atomic_load(&g_stats.template_time_us);
 	double age = built ? (double)(now_unix_us() - built) / 1e6 : 0;
 
-	single(out, "ckpool_template_height", "gauge",
+	metrics_single(out, "ckpool_template_height", "gauge",
 	       "Height of the block being mined (-1 before the first template).", (double)height);
-	single(out, "ckpool_template_age_seconds", "gauge",
+	metrics_single(out, "ckpool_template_age_seconds", "gauge",
 	       "Seconds since the current template was built (0 before the first).", age);
-	single(out, "ckpool_templates_total", "counter", "Templates built or received.",
+	metrics_single(out, "ckpool_templates_total", "counter", "Templates built or received.",
 	       load_u64(&g_stats.templates_total));
 }
 
@@ -260,9 +259,9 @@ static void render_rpc(struct buf *out)
 	metrics_sample(out, "ckpool_bitcoind_rpc_latency_ms_sum", NULL,
 		       load_u64(&g_stats.rpc_latency_sum_us) / 1000.0);
 	metrics_sample(out, "ckpool_bitcoind_rpc_latency_ms_count", NULL, cumulative);
-	single(out, "ckpool_bitcoind_rpc_errors_total", "counter",
+	metrics_single(out, "ckpool_bitcoind_rpc_errors_total", "counter",
 	       "bitcoind JSON-RPC calls that failed.", load_u64(&g_stats.rpc_errors));
-	single(out, "ckpool_bitcoind_reachable", "gauge",
+	metrics_single(out, "ckpool_bitcoind_reachable", "gauge",
 	       "1 when the last bitcoind RPC succeeded, 0 otherwise.",
 	       atomic_load(&g_stats.node_reachable) ? 1 : 0);
 }
@@ -307,12 +306,12 @@ static void render_events(struct buf *out)
 	render_event_family(out, "ckpool_events_queued_by_type",
 			    "Events waiting in the emitter queue now, by type.", st, n,
 			    COUNT_QUEUED);
-	single(out, "ckpool_events_queued", "gauge", "Events waiting in the emitter queue.",
+	metrics_single(out, "ckpool_events_queued", "gauge", "Events waiting in the emitter queue.",
 	       (double)events_queue_depth());
-	single(out, "ckpool_events_queue_capacity", "gauge",
+	metrics_single(out, "ckpool_events_queue_capacity", "gauge",
 	       "Capacity of the emitter queue (events.buffer_hwm).",
 	       (double)events_queue_capacity());
-	single(out, "ckpool_events_consumer_connected", "gauge",
+	metrics_single(out, "ckpool_events_consumer_connected", "gauge",
 	       "1 while the event consumer's socket accepts datagrams.",
 	       events_consumer_connected() ? 1 : 0);
 }
@@ -323,7 +322,7 @@ static void render_process(struct buf *out)
 	struct buf labels = BUF_INIT;
 
 	health_gather(&in);
-	single(out, "ckpool_uptime_seconds", "gauge", "Seconds since the engine started.",
+	metrics_single(out, "ckpool_uptime_seconds", "gauge", "Seconds since the engine started.",
 	       in.uptime_s);
 	metrics_family(out, "ckpool_build_info", "gauge",
 		       "Constant 1, labelled with the build and deployment.");

@@ -69,6 +69,9 @@ void metrics_family(struct buf *out, const char *name, const char *type, const c
 /* "name{labels} value\n"; labels is the inside of the braces ("a=\"b\"")
  * or NULL. Values print as integers when they are whole. */
 void metrics_sample(struct buf *out, const char *name, const char *labels, double value);
+/* A family with one unlabelled sample: metrics_family + metrics_sample. */
+void metrics_single(struct buf *out, const char *name, const char *type, const char *help,
+		    double value);
 /* Appends value escaped for use inside a label's double quotes. */
 void metrics_escape_label(struct buf *out, const char *value);
 /* printf into the buffer. */

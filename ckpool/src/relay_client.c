@@ -1136,13 +1136,6 @@ json_t *relay_client_status_json(void)
 
 /* ---- metrics ---- */
 
-static void single(struct buf *out, const char *name, const char *type, const char *help,
-		   double value)
-{
-	metrics_family(out, name, type, help);
-	metrics_sample(out, name, NULL, value);
-}
-
 static void write_latency_summary(struct buf *out)
 {
 	static const double quantiles[] = { 0.5, 0.9, 0.99 };
@@ -1190,33 +1183,33 @@ void relay_client_write_metrics(struct buf *out, void *ctx)
 {
 	(void)ctx;
 	pthread_mutex_lock(&cli.lock);
-	single(out, "ckpool_relay_link_up", "gauge", "1 while the link to the primary is up.",
+	metrics_single(out, "ckpool_relay_link_up", "gauge", "1 while the link to the primary is up.",
 	       cli.st.link_up);
-	single(out, "ckpool_relay_link_down_ms", "gauge",
+	metrics_single(out, "ckpool_relay_link_down_ms", "gauge",
 	       "Milliseconds since the primary was last heard from (0 while healthy).",
 	       (double)link_down_for_ms_locked(now_monotonic()));
 	if (cli.st.rtt_ms >= 0)
-		single(out, "ckpool_relay_primary_rtt_ms", "gauge",
+		metrics_single(out, "ckpool_relay_primary_rtt_ms", "gauge",
 		       "Heartbeat round trip to the primary, milliseconds.", cli.st.rtt_ms);
 	if (cli.st.template_latency_ms >= 0 && cli.latency_count)
-		single(out, "ckpool_relay_template_latency_ms", "gauge",
+		metrics_single(out, "ckpool_relay_template_latency_ms", "gauge",
 		       "Primary send to template installed, last template, milliseconds.",
 		       cli.st.template_latency_ms);
 	write_latency_summary(out);
-	single(out, "ckpool_relay_templates_received_total", "counter",
+	metrics_single(out, "ckpool_relay_templates_received_total", "counter",
 	       "Templates received from the primary.", (double)cli.st.templates_received);
-	single(out, "ckpool_relay_full_template_requests_total", "counter",
+	metrics_single(out, "ckpool_relay_full_template_requests_total", "counter",
 	       "Templates that referenced unknown transactions (a full one was requested).",
 	       (double)cli.st.full_requests);
-	single(out, "ckpool_relay_merkle_branch_mismatches_total", "counter",
+	metrics_single(out, "ckpool_relay_merkle_branch_mismatches_total", "counter",
 	       "Templates whose merkle branch from the primary was wrong (republished with the "
 	       "relay's own).", (double)cli.st.branch_mismatches);
-	single(out, "ckpool_relay_link_reconnects_total", "counter",
+	metrics_single(out, "ckpool_relay_link_reconnects_total", "counter",
 	       "Times the link was re-established after a loss.", (double)cli.st.reconnects);
-	single(out, "ckpool_relay_connect_failures_total", "counter",
+	metrics_single(out, "ckpool_relay_connect_failures_total", "counter",
 	       "Connection attempts that did not reach an authenticated link.",
 	       (double)cli.st.connect_failures);
-	single(out, "ckpool_relay_auth_failures_total", "counter",
+	metrics_single(out, "ckpool_relay_auth_failures_total", "counter",
 	       "Handshakes refused by the primary or with an invalid primary proof.",
 	       (double)cli.st.auth_failures);
 	write_rejected(out);

@@ -172,13 +172,6 @@ static double stale_shares_percent(void)
 	return total > 0 ? 100.0 * stale / total : 0;
 }
 
-static void gauge(struct buf *out, const char *name, const char *type, const char *help,
-		  double value)
-{
-	metrics_family(out, name, type, help);
-	metrics_sample(out, name, NULL, value);
-}
-
 /* The generator-owned relay families (a metrics_section_fn). */
 static void write_mode_metrics(struct buf *out, void *ctx)
 {
@@ -186,18 +179,18 @@ static void write_mode_metrics(struct buf *out, void *ctx)
 
 	(void)ctx;
 	generator_relay_state(&s);
-	gauge(out, "ckpool_relay_independent_mode", "gauge",
+	metrics_single(out, "ckpool_relay_independent_mode", "gauge",
 	      "1 while the relay mines its own node's templates (primary unreachable).",
 	      s.independent ? 1 : 0);
-	gauge(out, "ckpool_relay_mode_changes_total", "counter",
+	metrics_single(out, "ckpool_relay_mode_changes_total", "counter",
 	      "Switches between relayed and independent mode.", (double)s.mode_changes);
-	gauge(out, "ckpool_relay_local_templates_total", "counter",
+	metrics_single(out, "ckpool_relay_local_templates_total", "counter",
 	      "Own-node templates used in relayed mode because the own node saw a block first.",
 	      (double)s.local_ahead);
-	gauge(out, "ckpool_relay_primary_templates_ignored_total", "counter",
+	metrics_single(out, "ckpool_relay_primary_templates_ignored_total", "counter",
 	      "Primary templates not used: behind a block the own node already had.",
 	      (double)s.primary_ignored);
-	gauge(out, "ckpool_relay_stale_shares_percent", "gauge",
+	metrics_single(out, "ckpool_relay_stale_shares_percent", "gauge",
 	      "Stale shares as a percentage of all shares submitted since start.",
 	      stale_shares_percent());
 }

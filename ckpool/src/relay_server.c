@@ -1308,9 +1308,8 @@ void relay_server_write_metrics(struct buf *out, void *ctx)
 {
 	(void)ctx;
 	pthread_mutex_lock(&srv.lock);
-	metrics_family(out, "ckpool_relay_connected_relays", "gauge",
-		       "Authenticated relays connected to this primary.");
-	metrics_sample(out, "ckpool_relay_connected_relays", NULL, (double)srv.ready_count);
+	metrics_single(out, "ckpool_relay_connected_relays", "gauge",
+		       "Authenticated relays connected to this primary.", (double)srv.ready_count);
 	write_peer_family(out, "ckpool_relay_peer_rtt_ms", "gauge",
 			  "Heartbeat round trip to the relay, milliseconds.", 0);
 	write_peer_family(out, "ckpool_relay_templates_sent_total", "counter",
@@ -1319,25 +1318,21 @@ void relay_server_write_metrics(struct buf *out, void *ctx)
 			  "Queued templates replaced by a newer one before being sent.", 2);
 	write_peer_family(out, "ckpool_relay_blocks_received_total", "counter",
 			  "Solved blocks the relay sent up on this connection.", 3);
-	metrics_family(out, "ckpool_relay_template_pushes_total", "counter",
-		       "Templates the generator handed to the relay server.");
-	metrics_sample(out, "ckpool_relay_template_pushes_total", NULL,
+	metrics_single(out, "ckpool_relay_template_pushes_total", "counter",
+		       "Templates the generator handed to the relay server.",
 		       (double)srv.c.template_pushes);
-	metrics_family(out, "ckpool_relay_templates_coalesced_total", "counter",
-		       "Pushed templates replaced by a newer push before being serialized.");
-	metrics_sample(out, "ckpool_relay_templates_coalesced_total", NULL,
+	metrics_single(out, "ckpool_relay_templates_coalesced_total", "counter",
+		       "Pushed templates replaced by a newer push before being serialized.",
 		       (double)srv.c.templates_coalesced);
-	metrics_family(out, "ckpool_relay_templates_too_big_total", "counter",
-		       "Templates over the relay frame cap, not sent.");
-	metrics_sample(out, "ckpool_relay_templates_too_big_total", NULL,
+	metrics_single(out, "ckpool_relay_templates_too_big_total", "counter",
+		       "Templates over the relay frame cap, not sent.",
 		       (double)srv.c.templates_too_big);
-	metrics_family(out, "ckpool_relay_full_template_requests_total", "counter",
-		       "REQUEST_FULL frames: a relay lacked a referenced transaction.");
-	metrics_sample(out, "ckpool_relay_full_template_requests_total", NULL,
+	metrics_single(out, "ckpool_relay_full_template_requests_total", "counter",
+		       "REQUEST_FULL frames: a relay lacked a referenced transaction.",
 		       (double)srv.c.full_requests);
-	metrics_family(out, "ckpool_relay_auth_failures_total", "counter",
-		       "Relay handshakes refused (bad proof or version).");
-	metrics_sample(out, "ckpool_relay_auth_failures_total", NULL, (double)srv.c.auth_failures);
+	metrics_single(out, "ckpool_relay_auth_failures_total", "counter",
+		       "Relay handshakes refused (bad proof or version).",
+		       (double)srv.c.auth_failures);
 	write_reason_family(out);
 	pthread_mutex_unlock(&srv.lock);
 }
