@@ -99,11 +99,6 @@ static struct client {
 	.wake_fd = -1,
 };
 
-static uint64_t mono_us(void)
-{
-	return (uint64_t)(now_monotonic() * 1e6);
-}
-
 static void wake_link_thread(void)
 {
 	uint64_t one = 1;
@@ -623,7 +618,7 @@ static int on_ping(const struct relay_frame *f)
 
 static int on_pong(const struct relay_frame *f)
 {
-	uint64_t token, now = mono_us();
+	uint64_t token, now = now_monotonic_us();
 
 	if (relay_parse_u64(f->payload, f->len, &token))
 		return malformed(f->type);
@@ -698,7 +693,7 @@ static void check_timers(enum link_state state, double now)
 		cli.end_reason = "write stalled";
 	else if (state == LINK_READY && now - cli.last_ping_at >= cli.heartbeat_s) {
 		cli.last_ping_at = now;
-		send_or_end(relay_msg_u64(RELAY_PING, mono_us()));
+		send_or_end(relay_msg_u64(RELAY_PING, now_monotonic_us()));
 	}
 }
 

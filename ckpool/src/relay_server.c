@@ -133,11 +133,6 @@ static struct server {
 	.listen_fd = -1, .epfd = -1, .wake_fd = -1, .port = -1,
 };
 
-static uint64_t mono_us(void)
-{
-	return (uint64_t)(now_monotonic() * 1e6);
-}
-
 static void wake_io_thread(void)
 {
 	uint64_t one = 1;
@@ -435,7 +430,7 @@ static int on_ping(struct peer *p, const struct relay_frame *f)
 
 static int on_pong(struct peer *p, const struct relay_frame *f)
 {
-	uint64_t token, now = mono_us();
+	uint64_t token, now = now_monotonic_us();
 
 	if (relay_parse_u64(f->payload, f->len, &token))
 		return reject_malformed(p, f->type);
@@ -662,7 +657,7 @@ static void send_heartbeat(struct peer *p, double now)
 	if (p->state != PEER_READY || now - p->last_ping_at < srv.heartbeat_s)
 		return;
 	p->last_ping_at = now;
-	send_msg(p, relay_msg_u64(RELAY_PING, mono_us()));
+	send_msg(p, relay_msg_u64(RELAY_PING, now_monotonic_us()));
 }
 
 /* Timeouts, heartbeats, doomed peers and pending output, once per wakeup. */

@@ -13,6 +13,8 @@
 
 /* Seconds on the monotonic clock, for timeouts and rates. */
 double now_monotonic(void);
+/* Microseconds on the monotonic clock, for intervals measured in integers. */
+uint64_t now_monotonic_us(void);
 /* Microseconds since the Unix epoch, for logs and events. */
 int64_t now_unix_us(void);
 
