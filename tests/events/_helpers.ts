@@ -24,9 +24,6 @@ export interface Envelope {
   data: Record<string, unknown>;
 }
 
-export const unstableNet =
-  typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
-
 /** Reads every datagram on `path` into `events` until stopped. */
 export class EventConsumer {
   readonly events: Envelope[] = [];

@@ -13,7 +13,7 @@ import { startEngine } from "../harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../harness/ports.ts";
 import { connectMiner, mineShare, regtestAddress, submitShare } from "../engine/miner.ts";
-import { type Envelope, EventConsumer, mineNonBlock, unstableNet } from "./_helpers.ts";
+import { type Envelope, EventConsumer, mineNonBlock } from "./_helpers.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -134,7 +134,8 @@ function assertContiguous(events: Envelope[], boot: string) {
   assertEquals(seqs, seqs.map((_, i) => i + 1), `seq of boot ${boot} has no gaps`);
 }
 
-(unstableNet ? requires : Deno.test.ignore)({
+requires({
+  unstableNet: true,
   name: "events: a full session emits every event type with every documented field",
   permissions: SERVICE_PERMISSIONS,
   fn: async () => {

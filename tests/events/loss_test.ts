@@ -20,7 +20,6 @@ import {
   sample,
   scrape,
   total,
-  unstableNet,
 } from "./_helpers.ts";
 
 /** Waits until every event the engine produced so far was delivered or dropped. */
@@ -32,7 +31,8 @@ async function settled(engine: Engine, consumer: EventConsumer) {
   }, { what: "the event queue to drain" });
 }
 
-(unstableNet ? requires : Deno.test.ignore)({
+requires({
+  unstableNet: true,
   name: "events: drops while the consumer is away equal the seq gap; mining never pauses",
   permissions: SERVICE_PERMISSIONS,
   fn: async () => {
@@ -93,7 +93,8 @@ async function settled(engine: Engine, consumer: EventConsumer) {
   },
 });
 
-(unstableNet ? requires : Deno.test.ignore)({
+requires({
+  unstableNet: true,
   name:
     "metrics: strict Prometheus text whose counters match the session; /health follows the node",
   permissions: SERVICE_PERMISSIONS,

@@ -17,18 +17,25 @@ export function missingPermissions(names: readonly PermissionName[]): Permission
 export interface RequiredTest {
   name: string;
   permissions: readonly PermissionName[];
+  /** Needs Deno's unstable datagram API (`Deno.listenDatagram`, `--unstable-net`). */
+  unstableNet?: boolean;
   fn: (t: Deno.TestContext) => void | Promise<void>;
   /** Defaults to true: suites that start servers leave no resource checks to Deno. */
   sanitizeResources?: boolean;
   sanitizeOps?: boolean;
 }
 
+/** True when Deno runs with `--unstable-net` (the datagram API exists). */
+export function hasUnstableNet(): boolean {
+  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
+}
+
 /** Registers a test that is ignored (not passed) when a permission is missing. */
 export function requires(test: RequiredTest): void {
-  const missing = missingPermissions(test.permissions);
-  const flags = missing.map((name) => `--allow-${name}`).join(" ");
+  const missing = missingPermissions(test.permissions).map((name) => `--allow-${name}`);
+  if (test.unstableNet && !hasUnstableNet()) missing.push("--unstable-net");
   Deno.test({
-    name: missing.length === 0 ? test.name : `${test.name} [ignored: needs ${flags}]`,
+    name: missing.length === 0 ? test.name : `${test.name} [ignored: needs ${missing.join(" ")}]`,
     ignore: missing.length > 0,
     sanitizeResources: test.sanitizeResources ?? true,
     sanitizeOps: test.sanitizeOps ?? true,

@@ -9,7 +9,7 @@
 
 import { assert, assertEquals } from "../stratum/assert.ts";
 import { scrapeMetrics } from "../harness/engine.ts";
-import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
+import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../harness/ports.ts";
 import { toHex } from "../stratum/hash.ts";
 import type { Job } from "../stratum/job.ts";
@@ -26,8 +26,7 @@ import { jobSeen, prevhashHex, startTopology, waitForHeight } from "./_topology.
 /** Above regtest's network difficulty: every share found is a block. */
 const BLOCK_DIFFICULTY = 1e-9;
 
-const unstableNet = typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
-const relayTest = unstableNet ? requires : Deno.test.ignore;
+const relayTest = (test: RequiredTest) => requires({ ...test, unstableNet: true });
 
 /** What makes two jobs the same work (job ids differ per engine). */
 function work(job: Job) {
