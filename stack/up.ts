@@ -2,12 +2,16 @@
  * `deno task up`: starts the local stack (see stack/topology.ts) under the
  * supervisor, prints what runs where, and runs until Ctrl-C or SIGTERM, which
  * stop everything in reverse start order. A child that dies is restarted with
- * backoff; one that keeps dying stops the stack with exit code 1.
+ * backoff; one that keeps dying stops the stack with exit code 1. While it
+ * runs, `deno task stack -- status | stop | start | restart | logs` steers it
+ * through the control socket in the data dir (stack/control/).
  *
  *   deno task up            run until interrupted
  *   deno task up --once     start, print the table, stop cleanly, exit 0 (also TBG_STACK_ONCE=1)
  */
 
+import { controlSocketPath } from "./control/path.ts";
+import { type ControlServer, serveControl } from "./control/server.ts";
 import { connectionSummary } from "./summary.ts";
 import { formatTable } from "./supervisor/table.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
@@ -96,8 +100,22 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  let controlServer: ControlServer;
+  try {
+    controlServer = await serveControl(controlSocketPath(config.stackDir), supervisor, {
+      order: byRegion,
+      report: say,
+    });
+  } catch (error) {
+    console.error(`[up] ${(error as Error).message}`);
+    await supervisor.stop();
+    return 1;
+  }
+  say(`control: deno task stack -- status | stop NAME | start NAME | restart NAME | logs NAME`);
+  say(`control socket ${controlServer.path}`);
   say("stack is up; Ctrl-C stops it");
   const failure = await Promise.race([interruption.then(() => null), supervisor.failed]);
+  await controlServer.close();
   await supervisor.stop();
   say(failure ? "stack stopped after a service kept failing" : "stopped cleanly");
   return failure ? 1 : 0;

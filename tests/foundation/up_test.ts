@@ -102,7 +102,7 @@ requires({
       const code = await run.exited;
       const out = run.output();
       assert.equal(code, 0, `up --once exited ${code}:\n${out}`);
-      assert.match(out, /SERVICE\s+REGION\s+ENDPOINT\s+PID\s+LOG/);
+      assert.match(out, /SERVICE\s+REGION\s+STATE\s+PID\s+RESTARTS\s+UPTIME\s+ENDPOINT\s+LOG/);
       const services = readStack(run);
       assert.deepEqual(services.map((s) => s.name).sort(), [...EXPECTED].sort());
       for (const s of services) {
