@@ -4,7 +4,7 @@
  * once it is ready), Redis, PostgreSQL, the collector and the health monitor.
  * Per region: a regtest node, a publisher and an engine (topology_engine.ts);
  * per relay region a latency bridge (topology_bridges.ts), the only path to
- * eu; on eu a demo CPU miner (topology_miner.ts).
+ * eu; in every region a demo CPU miner unless switched off (topology_miner.ts).
  */
 
 import { NATS_STOP_SIGNAL, natsCommand, natsReady } from "./supervisor/native/nats.ts";
@@ -28,7 +28,7 @@ import { canEnter, type OsUser } from "./supervisor/run_as.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
 import { bridgePort, bridgeServiceName, bridgeServices } from "./topology_bridges.ts";
 import { engineService, engineServiceName, miningSettings } from "./topology_engine.ts";
-import { minerService } from "./topology_miner.ts";
+import { demoMinerRegions, minerService } from "./topology_miner.ts";
 import { collectorService, healthService, publisherService } from "./topology_pipeline.ts";
 import { portKey, portOf, type PortPlan } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
@@ -199,7 +199,8 @@ export async function buildTopology(config: StackConfig): Promise<Topology> {
   for (const region of config.regions) services.push(bitcoinService(config, impl, region));
   for (const region of config.regions) services.push(engineService(config, region));
   services.push(healthService(config, config.regions.map(engineServiceName)));
-  const primary = config.regions.find((r) => r.role === "primary")!;
-  if (settings.demoMiner) services.push(minerService(config, primary, stackLogDir(config)));
+  for (const region of demoMinerRegions(config)) {
+    services.push(minerService(config, region, stackLogDir(config)));
+  }
   return { services, notes };
 }

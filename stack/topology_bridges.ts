@@ -9,6 +9,10 @@
  *   <region>.bridge_nats         -> nats            (the publisher's JetStream)
  *   <region>.bridge_bitcoin_p2p  -> eu.bitcoin_p2p  (the relay node's peer)
  *
+ * and the other way, for a miner (or test client) at the eu vantage point:
+ *
+ *   <region>.bridge_stratum      -> <region>.stratum (the relay's Stratum port, seen from eu)
+ *
  * A relay-region service reaches eu through `bridgePort(ports, region, "relay")`.
  */
 
@@ -21,14 +25,15 @@ import type { Region } from "./topology_regions.ts";
 /** Defined beside the rest of the port scheme (no import cycle); re-exported here. */
 export { BRIDGE_PORT_OFFSETS } from "./topology_ports.ts";
 
-/** What a relay region reaches in eu through its bridge, and the planned port behind it. */
-const BRIDGED: ReadonlyArray<{ via: string; target: (eu: Region) => string }> = [
+/** What each route of a relay region's bridge reaches, as the planned port behind it. */
+const BRIDGED: ReadonlyArray<{ via: string; target: (eu: Region, region: Region) => string }> = [
   { via: "relay", target: (eu) => portKey(eu, "relay") },
   { via: "nats", target: () => "nats" },
   { via: "bitcoin_p2p", target: (eu) => portKey(eu, "bitcoin_p2p") },
+  { via: "stratum", target: (_eu, region) => portKey(region, "stratum") },
 ];
 
-export type BridgedService = "relay" | "nats" | "bitcoin_p2p";
+export type BridgedService = "relay" | "nats" | "bitcoin_p2p" | "stratum";
 
 export function bridgeServiceName(region: Region): string {
   return `bridge-${region.name}`;
@@ -47,7 +52,7 @@ export function bridgeRoutes(
 ): Array<{ listen: number; target: number; via: string }> {
   return BRIDGED.map(({ via, target }) => ({
     listen: portOf(ports, portKey(region, `bridge_${via}`)),
-    target: portOf(ports, target(primary)),
+    target: portOf(ports, target(primary, region)),
     via,
   }));
 }

@@ -1,7 +1,8 @@
 /**
- * The demo CPU miner (tools/miner.ts, one worker thread) on the primary's Stratum
- * port, paying the demo regtest address. Ready once it has been authorized,
- * which its JSON log says.
+ * The demo CPU miners (tools/miner.ts, one worker thread each), one on each
+ * region's Stratum port unless switched off (TBG_DEMO_MINER=eu,asia, 0, or
+ * TBG_DEMO_MINER_<REGION>=0), paying the demo regtest address. Ready once
+ * authorized, which the miner's JSON log says.
  */
 
 import type { ServiceSpec } from "./supervisor/types.ts";
@@ -17,9 +18,17 @@ export function minerServiceName(region: Region): string {
   return `miner-${region.name}`;
 }
 
-/** The Stratum user of the demo miner: `<address>.demo`. */
-export function demoMinerUser(config: StackConfig): string {
-  return `${miningSettings(config).minerAddress}.demo`;
+/** The regions of `config` that run a demo miner, in topology order. */
+export function demoMinerRegions(config: StackConfig): Region[] {
+  const settings = miningSettings(config);
+  if (!settings.demoMiner) return [];
+  const wanted = settings.demoMinerRegions ?? null;
+  return config.regions.filter((r) => wanted === null || wanted.includes(r.name));
+}
+
+/** The Stratum user of a region's demo miner: `<address>.demo-<region>`. */
+export function demoMinerUser(config: StackConfig, region: Region): string {
+  return `${miningSettings(config).minerAddress}.demo-${region.name}`;
 }
 
 function readText(path: string): string {
@@ -42,7 +51,7 @@ export function minerService(config: StackConfig, region: Region, logDir: string
     name,
     region: region.name,
     dependsOn: [engineServiceName(region)],
-    endpoint: `stratum+tcp://127.0.0.1:${port} as ${demoMinerUser(config)} (1 thread)`,
+    endpoint: `stratum+tcp://127.0.0.1:${port} as ${demoMinerUser(config, region)} (1 thread)`,
     command: () => {
       authorizedBefore = authorizations();
       return {
@@ -57,7 +66,7 @@ export function minerService(config: StackConfig, region: Region, logDir: string
           "--url",
           `stratum+tcp://127.0.0.1:${port}`,
           "--user",
-          demoMinerUser(config),
+          demoMinerUser(config, region),
           "--threads",
           "1",
         ],

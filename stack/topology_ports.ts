@@ -6,7 +6,8 @@
  *   region R:         base + 1000 * (R.index + 1) + offset
  *                     (eu 21xxx, us-east 22xxx, asia 23xxx: engine metrics x100, publisher
  *                     x101, stratum x333, bitcoin RPC x443, P2P x444, bridges x522/x544/x581,
- *                     relay link x881)
+ *                     relay link x881,
+ *                     eu-vantage stratum x533)
  *
  * `TBG_STACK_PORT_BASE` moves the whole scheme (default 20000); `0` picks free
  * ports from the OS instead (tests). `TBG_PORT_<KEY>` overrides one port, the key
@@ -35,6 +36,7 @@ export const SHARED_PORT_OFFSETS: Readonly<Record<string, number>> = {
  */
 export const BRIDGE_PORT_OFFSETS: Readonly<Record<string, number>> = {
   bridge_nats: 522,
+  bridge_stratum: 533,
   bridge_bitcoin_p2p: 544,
   bridge_relay: 581,
 };

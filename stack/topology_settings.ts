@@ -5,7 +5,8 @@
  *   TBG_RELAY_MODE        relay engines' mode: passthrough | primary   (passthrough)
  *   TBG_RELAY_AUTH_TOKEN  relay link secret shared by eu and the relays (tbg-local-relay-token)
  *   TBG_MINER_ADDRESS     the demo miner's payout address             (DEMO_MINER_ADDRESS)
- *   TBG_DEMO_MINER        0 starts no demo miner                      (1)
+ *   TBG_DEMO_MINER        demo miners: 1 (every region), 0 (none) or a region list (1)
+ *                         such as eu,asia; TBG_DEMO_MINER_<REGION>=0|1 overrides one
  *   CKPOOL_BIN            the engine binary                           (<repo>/ckpool/ckpool)
  */
 
@@ -29,6 +30,8 @@ export interface MiningSettings {
   relayAuthToken: string;
   minerAddress: string;
   demoMiner: boolean;
+  /** Regions that run a demo miner; null: every region (when `demoMiner`). */
+  demoMinerRegions?: readonly string[] | null;
   /** null: `<repoRoot>/ckpool/ckpool`. */
   engineBin: string | null;
 }
@@ -56,14 +59,42 @@ export function resolveMiningSettings(env: EnvLookup): MiningSettings {
     throw new Error(`TBG_MINER_ADDRESS must be a regtest address (got "${address}")`);
   }
   const demo = env("TBG_DEMO_MINER") ?? "1";
-  if (demo !== "0" && demo !== "1") {
-    throw new Error(`TBG_DEMO_MINER must be 0 or 1 (got "${demo}")`);
-  }
+  const demoMinerRegions = parseDemoMinerRegions(demo, env);
   return {
     relayMode: mode,
     relayAuthToken: token,
     minerAddress: address,
-    demoMiner: demo === "1",
+    demoMiner: demoMinerRegions === null || demoMinerRegions.length > 0,
+    demoMinerRegions,
     engineBin: env("CKPOOL_BIN") || null,
   };
+}
+
+const DEMO_REGIONS = ["eu", "us-east", "asia"] as const;
+
+/** TBG_DEMO_MINER (1, 0 or a region list) and TBG_DEMO_MINER_<REGION>; null means every region. */
+function parseDemoMinerRegions(value: string, env: EnvLookup): string[] | null {
+  let regions: string[];
+  if (value === "1") regions = [...DEMO_REGIONS];
+  else if (value === "0") regions = [];
+  else {
+    regions = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    for (const name of regions) {
+      if (!(DEMO_REGIONS as readonly string[]).includes(name)) {
+        throw new Error(
+          `TBG_DEMO_MINER must be 0, 1 or a list of ${DEMO_REGIONS.join(", ")} (got "${value}")`,
+        );
+      }
+    }
+  }
+  let overridden = false;
+  for (const name of DEMO_REGIONS) {
+    const key = `TBG_DEMO_MINER_${name.toUpperCase().replace(/-/g, "_")}`;
+    const one = env(key);
+    if (one === undefined) continue;
+    if (one !== "0" && one !== "1") throw new Error(`${key} must be 0 or 1 (got "${one}")`);
+    overridden = true;
+    regions = one === "1" ? [...new Set([...regions, name])] : regions.filter((r) => r !== name);
+  }
+  return value === "1" && !overridden ? null : regions;
 }

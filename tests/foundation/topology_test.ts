@@ -7,7 +7,8 @@ import { startLevels } from "../../stack/supervisor/order.ts";
 import type { ServiceSpec } from "../../stack/supervisor/types.ts";
 import { requires } from "../harness/permissions.ts";
 import type { StackConfig } from "../../stack/topology.ts";
-import { bridgePort } from "../../stack/topology_bridges.ts";
+import { bridgePort, bridgeRoutes } from "../../stack/topology_bridges.ts";
+import { demoMinerRegions } from "../../stack/topology_miner.ts";
 import { engineConfig } from "../../stack/topology_engine.ts";
 import { healthRegions, publisherService, publisherSocket } from "../../stack/topology_pipeline.ts";
 import { PUBLISHER_ENV_VARS } from "../../functions/publisher/config.ts";
@@ -171,4 +172,33 @@ requires({
     const allowed = /--allow-env=(\S+)/.exec(deno.tasks.publisher)?.[1].split(",");
     assert.deepEqual(PUBLISHER_ENV_VARS, allowed);
   },
+});
+
+Deno.test("demo miners: every region by default; TBG_DEMO_MINER picks regions or none", () => {
+  const regionsOf = (vars: Record<string, string>) =>
+    demoMinerRegions(stackConfig(vars)).map((r) => r.name);
+  assert.deepEqual(regionsOf({}), ["eu", "us-east", "asia"]);
+  assert.deepEqual(regionsOf({ TBG_DEMO_MINER: "0" }), []);
+  assert.deepEqual(regionsOf({ TBG_DEMO_MINER: "eu,asia" }), ["eu", "asia"]);
+  assert.deepEqual(regionsOf({ TBG_DEMO_MINER_US_EAST: "0" }), ["eu", "asia"]);
+  assert.deepEqual(regionsOf({ TBG_DEMO_MINER: "0", TBG_DEMO_MINER_ASIA: "1" }), ["asia"]);
+  assert.throws(
+    () => resolveMiningSettings(env({ TBG_DEMO_MINER: "eu,mars" })),
+    /TBG_DEMO_MINER must be 0, 1 or a list of eu, us-east, asia \(got "eu,mars"\)/,
+  );
+  assert.throws(
+    () => resolveMiningSettings(env({ TBG_DEMO_MINER_EU: "yes" })),
+    /TBG_DEMO_MINER_EU must be 0 or 1 \(got "yes"\)/,
+  );
+});
+
+Deno.test("bridges: a relay region's bridge also carries eu-vantage Stratum to its engine", () => {
+  const config = stackConfig();
+  const [eu, us, asia] = REGIONS;
+  assert.equal(bridgePort(config.ports, us, "stratum"), 22533);
+  assert.deepEqual(
+    bridgeRoutes(config.ports, eu, us).find((r) => r.via === "stratum"),
+    { listen: 22533, target: 22333, via: "stratum" },
+  );
+  assert.equal(bridgePort(config.ports, asia, "stratum"), 23533);
 });

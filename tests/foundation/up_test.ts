@@ -26,6 +26,8 @@ const EXPECTED = [
   "bridge-us-east",
   "bridge-asia",
   "miner-eu",
+  "miner-us-east",
+  "miner-asia",
 ];
 
 const UP = new URL("../../stack/up.ts", import.meta.url).pathname;
