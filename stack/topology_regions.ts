@@ -11,12 +11,52 @@ export interface Region {
   /** One-way latency to eu and its jitter, for the latency bridges. */
   latencyMs: number;
   jitterMs: number;
+  /** Its services' names in compose.yaml (the product brief's names). */
+  compose: ComposeNames;
+}
+
+export interface ComposeNames {
+  engine: string;
+  node: string;
+  publisher: string;
+  /** compose.private-signet.yaml only. */
+  demoMiner: string;
+}
+
+function composeNames(suffix: string): ComposeNames {
+  return {
+    engine: `ckpool-${suffix}`,
+    node: `bitcoind-${suffix}`,
+    publisher: `nats-publisher-${suffix}`,
+    demoMiner: `demo-miner-${suffix}`,
+  };
 }
 
 export const REGIONS: readonly Region[] = [
-  { name: "eu", role: "primary", index: 0, latencyMs: 0, jitterMs: 0 },
-  { name: "us-east", role: "relay", index: 1, latencyMs: 25, jitterMs: 5 },
-  { name: "asia", role: "relay", index: 2, latencyMs: 75, jitterMs: 10 },
+  {
+    name: "eu",
+    role: "primary",
+    index: 0,
+    latencyMs: 0,
+    jitterMs: 0,
+    compose: composeNames("primary"),
+  },
+  {
+    name: "us-east",
+    role: "relay",
+    index: 1,
+    latencyMs: 25,
+    jitterMs: 5,
+    compose: composeNames("relay-us"),
+  },
+  {
+    name: "asia",
+    role: "relay",
+    index: 2,
+    latencyMs: 75,
+    jitterMs: 10,
+    compose: composeNames("relay-asia"),
+  },
 ];
 
 /** Parses a comma-separated region list (`TBG_STACK_REGIONS`); eu, the primary, is required. */

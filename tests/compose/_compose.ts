@@ -1,7 +1,9 @@
 /**
- * compose.yaml as data for static checks: `.env.example` read as the
- * environment, `${VAR}`, `${VAR:-default}`, `${VAR:?message}` and `$$`
- * interpolated the way Compose does, then parsed (YAML merge keys on).
+ * compose.yaml (and its override files) as data for static checks:
+ * `.env.example` read as the environment, `${VAR}`, `${VAR:-default}`,
+ * `${VAR:?message}` and `$$` interpolated the way Compose does, then parsed
+ * (YAML merge keys on) and, for `-f compose.yaml -f OVERRIDE`, merged by
+ * Compose's rules for the keys the overrides use (mergeCompose).
  */
 
 import { parse } from "yaml";
@@ -53,9 +55,105 @@ export function interpolate(text: string, env: Record<string, string>): string {
   );
 }
 
-export function loadCompose(env: Record<string, string>): ComposeFile {
-  const text = interpolate(Deno.readTextFileSync(`${REPO}compose.yaml`), env);
-  return parse(text, { merge: true }) as ComposeFile;
+/** The deployments: compose.yaml alone, and with each override file. */
+export const VARIANTS = {
+  "public signet": ["compose.yaml"],
+  "private signet": ["compose.yaml", "compose.private-signet.yaml"],
+} as const;
+export type Variant = keyof typeof VARIANTS;
+
+function parseFile(file: string, env: Record<string, string>): Record<string, unknown> {
+  const text = interpolate(Deno.readTextFileSync(`${REPO}${file}`), env);
+  const data = parse(text, { merge: true }) as Record<string, unknown>;
+  // Extension fields (x-...) only serve anchors inside their own file.
+  for (const key of Object.keys(data)) if (key.startsWith("x-")) delete data[key];
+  return data;
+}
+
+export function loadCompose(
+  env: Record<string, string>,
+  files: readonly string[] = VARIANTS["public signet"],
+): ComposeFile {
+  let merged = parseFile(files[0], env);
+  for (const file of files.slice(1)) merged = mergeCompose(merged, parseFile(file, env));
+  return merged as unknown as ComposeFile;
+}
+
+/** Service keys an override may set; mergeCompose knows how each one merges. */
+export const MERGEABLE_SERVICE_KEYS = new Set([
+  "build",
+  "image",
+  "restart",
+  "command",
+  "environment",
+  "volumes",
+  "ports",
+  "depends_on",
+  "networks",
+  "healthcheck",
+]);
+
+type Mapping = Record<string, unknown>;
+const isMapping = (v: unknown): v is Mapping =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A volume entry's key for merging: its path inside the container. */
+function volumeTarget(entry: unknown): string {
+  const parts = String(entry).split(":");
+  return parts.length === 1 ? parts[0] : parts[1];
+}
+
+function mergeService(name: string, base: Mapping, over: Mapping): Mapping {
+  const out: Mapping = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (!MERGEABLE_SERVICE_KEYS.has(key)) {
+      throw new Error(
+        `compose merge: service ${name} overrides "${key}", which the test cannot merge`,
+      );
+    }
+    const old = out[key];
+    if (key === "command" || old === undefined || !(isMapping(value) || Array.isArray(value))) {
+      out[key] = value; // a command, and scalars, replace
+    } else if (key === "volumes") {
+      // By target path: an override's mount replaces the base's mount at the same path.
+      const byTarget = new Map((old as unknown[]).map((v) => [volumeTarget(v), v]));
+      for (const v of value as unknown[]) byTarget.set(volumeTarget(v), v);
+      out[key] = [...byTarget.values()];
+    } else if (key === "ports") {
+      out[key] = [...new Set([...(old as unknown[]), ...(value as unknown[])])];
+    } else if (key === "networks" && Array.isArray(old) && Array.isArray(value)) {
+      out[key] = [...new Set([...old, ...value])];
+    } else if (key === "networks") {
+      const asMap = (n: unknown) =>
+        Array.isArray(n) ? Object.fromEntries(n.map((k) => [k, null])) : n as Mapping;
+      out[key] = { ...asMap(old), ...asMap(value) };
+    } else {
+      // environment, depends_on, healthcheck, build: key by key.
+      out[key] = { ...(old as Mapping), ...(value as Mapping) };
+    }
+  }
+  return out;
+}
+
+/** `docker compose -f base -f over`: services merged key by key, top-level maps joined. */
+export function mergeCompose(base: Mapping, over: Mapping): Mapping {
+  const out: Mapping = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (key === "services") {
+      const services: Mapping = { ...(base.services as Mapping) };
+      for (const [name, spec] of Object.entries(value as Mapping)) {
+        services[name] = services[name]
+          ? mergeService(name, services[name] as Mapping, spec as Mapping)
+          : spec;
+      }
+      out.services = services;
+    } else if (key === "volumes" || key === "networks") {
+      out[key] = { ...(base[key] as Mapping), ...(value as Mapping) };
+    } else {
+      throw new Error(`compose merge: top-level "${key}" in an override is not supported`);
+    }
+  }
+  return out;
 }
 
 /** The names of the networks `service` is attached to. */
