@@ -8,7 +8,9 @@ import { portKey, portOf } from "./topology_ports.ts";
 export function connectionSummary(config: StackConfig, databaseUrl: string): string[] {
   const port = (key: string) => portOf(config.ports, key);
   const lines = [
-    "Point a miner at the Stratum URL of its region (user <regtest address>[.worker]):",
+    `Point a miner at the Stratum URL of its region (user <${
+      miningSettings(config).chain ?? "regtest"
+    } address>[.worker]):`,
   ];
   for (const region of config.regions) {
     lines.push(

@@ -162,6 +162,7 @@ function bitcoinService(config: StackConfig, impl: BitcoinImpl, region: Region):
     rpcPassword: config.rpcPassword,
     // Relays peer with the primary's node through their latency bridge.
     addNodes: region === primary ? [] : [bridgePort(config.ports, region, "bitcoin_p2p")],
+    chain: miningSettings(config).chain,
   };
   return {
     name: bitcoinServiceName(region),

@@ -16,10 +16,12 @@ import type { Region } from "./topology_regions.ts";
 import { DEFAULT_MINING, type MiningSettings } from "./topology_settings.ts";
 
 /**
- * Share difficulty for CPU miners on regtest: a JavaScript thread hashing at
- * ~30-50 kH/s finds a 1e-5 share every second or so, and vardiff moves it
- * toward one share per 10 s. On regtest (network difficulty ~4.7e-10) every
- * share is also a block, so the chain grows about once per share.
+ * Share difficulty for CPU miners: a JavaScript thread hashing at ~30-50 kH/s
+ * finds a 1e-5 share every second or so, and vardiff moves it toward one
+ * share per 10 s. On regtest (network difficulty ~4.7e-10) every share is
+ * also a block, so the chain grows about once per share; on the private
+ * signet (minimum difficulty ~0.0011, ~4.8 M hashes) a block takes a thread
+ * a few minutes.
  */
 export const STACK_MINDIFF = 1e-9;
 export const STACK_STARTDIFF = 1e-5;

@@ -2,25 +2,55 @@
  * Settings of the mining part of the stack (engines, pipeline, demo miner),
  * each with a documented default (docs/operations.md):
  *
+ *   TBG_CHAIN             the chain of every node: regtest | signet  (regtest); signet is a
+ *                         private OP_TRUE signet (-signet -signetchallenge=51)
  *   TBG_RELAY_MODE        relay engines' mode: passthrough | primary   (passthrough)
  *   TBG_RELAY_AUTH_TOKEN  relay link secret shared by eu and the relays (tbg-local-relay-token)
- *   TBG_MINER_ADDRESS     the demo miner's payout address             (DEMO_MINER_ADDRESS)
+ *   TBG_MINER_ADDRESS     the demo miners' payout address, valid on TBG_CHAIN
+ *                         (demoMinerAddress(chain): bcrt1... on regtest, tb1... on signet)
  *   TBG_DEMO_MINER        demo miners: 1 (every region), 0 (none) or a region list (1)
  *                         such as eu,asia; TBG_DEMO_MINER_<REGION>=0|1 overrides one
  *   CKPOOL_BIN            the engine binary                           (<repo>/ckpool/ckpool)
  */
 
+import { decodeAddress, encodeSegwitAddress, NETWORKS } from "./bitcoin/address.ts";
 import type { EnvLookup } from "./topology_config.ts";
 
+/** The chains the stack runs on; signet means the private OP_TRUE signet below. */
+export const CHAINS = ["regtest", "signet"] as const;
+export type Chain = typeof CHAINS[number];
+
 /**
- * A valid regtest P2WPKH address whose 20-byte program is the ASCII text
- * "tbg-demo-miner-addr!" (nobody holds its key: demo coins go nowhere).
+ * The stack's signet challenge: OP_TRUE, so any block with valid proof of work
+ * is valid (BIP 325) and the demo miner's blocks are accepted.
  */
-export const DEMO_MINER_ADDRESS = "bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx";
+export const PRIVATE_SIGNET_CHALLENGE = "51";
+
+/** The demo payout program: the ASCII text "tbg-demo-miner-addr!" (nobody holds its key). */
+const DEMO_PROGRAM = new TextEncoder().encode("tbg-demo-miner-addr!");
+
+/** The demo miners' P2WPKH address on `chain` (demo coins go nowhere). */
+export function demoMinerAddress(chain: Chain): string {
+  return encodeSegwitAddress(NETWORKS[chain].hrp, 0, DEMO_PROGRAM);
+}
+
+/** demoMinerAddress("regtest"): bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx. */
+export const DEMO_MINER_ADDRESS = demoMinerAddress("regtest");
+
+/** TBG_CHAIN, default regtest; anything else is refused by name. */
+export function parseChain(value: string | undefined, source = "TBG_CHAIN"): Chain {
+  if (value === undefined || value === "") return "regtest";
+  if (!(CHAINS as readonly string[]).includes(value)) {
+    throw new Error(`${source} must be one of ${CHAINS.join(", ")} (got "${value}")`);
+  }
+  return value as Chain;
+}
 
 export type RelayMode = "passthrough" | "primary";
 
 export interface MiningSettings {
+  /** The chain of every region's node (absent: regtest). */
+  chain?: Chain;
   /**
    * What relay regions' engines run as. `passthrough` mines the primary's
    * templates over the relay link (through the bridge); `primary` makes every
@@ -37,6 +67,7 @@ export interface MiningSettings {
 }
 
 export const DEFAULT_MINING: MiningSettings = {
+  chain: "regtest",
   relayMode: "passthrough",
   relayAuthToken: "tbg-local-relay-token",
   minerAddress: DEMO_MINER_ADDRESS,
@@ -45,6 +76,7 @@ export const DEFAULT_MINING: MiningSettings = {
 };
 
 export function resolveMiningSettings(env: EnvLookup): MiningSettings {
+  const chain = parseChain(env("TBG_CHAIN"));
   const mode = env("TBG_RELAY_MODE") ?? DEFAULT_MINING.relayMode;
   if (mode !== "passthrough" && mode !== "primary") {
     throw new Error(`TBG_RELAY_MODE must be "passthrough" or "primary" (got "${mode}")`);
@@ -54,13 +86,20 @@ export function resolveMiningSettings(env: EnvLookup): MiningSettings {
     // The engine refuses relay tokens shorter than 16 bytes (config: primary.auth_token).
     throw new Error("TBG_RELAY_AUTH_TOKEN must have at least 16 characters");
   }
-  const address = env("TBG_MINER_ADDRESS") ?? DEFAULT_MINING.minerAddress;
-  if (!/^[A-Za-z0-9]{26,90}$/.test(address)) {
-    throw new Error(`TBG_MINER_ADDRESS must be a regtest address (got "${address}")`);
+  const address = env("TBG_MINER_ADDRESS") ?? demoMinerAddress(chain);
+  try {
+    decodeAddress(address, NETWORKS[chain]);
+  } catch (error) {
+    throw new Error(
+      `TBG_MINER_ADDRESS must be a ${chain} address (got "${address}": ${
+        (error as Error).message
+      })`,
+    );
   }
   const demo = env("TBG_DEMO_MINER") ?? "1";
   const demoMinerRegions = parseDemoMinerRegions(demo, env);
   return {
+    chain,
     relayMode: mode,
     relayAuthToken: token,
     minerAddress: address,

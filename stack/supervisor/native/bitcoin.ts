@@ -1,12 +1,14 @@
 /**
- * The regtest Bitcoin node of a region: which implementation runs it and its
- * command line. Choice, first match wins: env `BITCOIND` (a bitcoind binary),
- * the project's own regtest node `stack/regtest/main.ts`, `bitcoind` on PATH.
+ * The Bitcoin node of a region: which implementation runs it and its command
+ * line, on regtest or on the stack's private OP_TRUE signet (TBG_CHAIN).
+ * Choice, first match wins: env `BITCOIND` (a bitcoind binary), the project's
+ * own node `stack/regtest/main.ts`, `bitcoind` on PATH.
  */
 
 import type { CommandSpec } from "../types.ts";
 import { bitcoinRpcReady } from "../readiness.ts";
 import { findCommand } from "../which.ts";
+import { type Chain, PRIVATE_SIGNET_CHALLENGE } from "../../topology_settings.ts";
 
 export type BitcoinImpl =
   | { kind: "bitcoind"; path: string }
@@ -20,6 +22,15 @@ export interface BitcoinLayout {
   rpcPassword: string;
   /** P2P ports on 127.0.0.1 to connect to (other regions' nodes). */
   addNodes: number[];
+  /** Absent: regtest. */
+  chain?: Chain;
+}
+
+/** The flags that select the chain: `-regtest`, or signet with the OP_TRUE challenge. */
+export function chainArgs(chain: Chain = "regtest"): string[] {
+  return chain === "signet"
+    ? ["-signet", `-signetchallenge=${PRIVATE_SIGNET_CHALLENGE}`]
+    : ["-regtest"];
 }
 
 function isFile(path: string): boolean {
@@ -50,7 +61,7 @@ export function resolveBitcoinImpl(repoRoot: string): BitcoinImpl | null {
 
 export function bitcoinCommand(impl: BitcoinImpl, layout: BitcoinLayout): CommandSpec {
   const common = [
-    "-regtest",
+    ...chainArgs(layout.chain),
     `-rpcport=${layout.rpcPort}`,
     "-rpcbind=127.0.0.1",
     `-rpcuser=${layout.rpcUser}`,
