@@ -4,7 +4,7 @@
  * start and /metrics + /health.
  */
 
-import postgres from "postgres";
+import type postgres from "postgres";
 import { Redis, type RedisOptions } from "ioredis";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { backoffDelay, sleep } from "../lib/backoff.ts";
@@ -14,6 +14,7 @@ import { connectNats } from "../lib/nats_connect.ts";
 import { type HealthReport, startOpsServer } from "../lib/ops_server.ts";
 import type { CollectorConfig } from "./config.ts";
 import { allMigrations, migrate } from "./migrate.ts";
+import { installClosedSocketWriteGuard, PgClient } from "./pg_client.ts";
 import { runNatsSource } from "./nats_source.ts";
 import { CONSUMER_MAX_ACK_PENDING } from "../lib/stream.ts";
 import { loadSources, type SourceSeq, writeEvents } from "./pg_sink.ts";
@@ -157,7 +158,19 @@ export async function startCollector(
     seqMissing.set(s.missing, labels);
   };
 
-  const sql = postgres(config.databaseUrl, pgOptions(config));
+  const pg = new PgClient(config.databaseUrl, pgOptions(config));
+  const pgClientFaults = registry.counter(
+    "collector_pg_client_faults_total",
+    "postgres.js wrote to a closed connection (caught; the client was replaced)",
+  );
+  const removeGuard = installClosedSocketWriteGuard((error) => {
+    pgClientFaults.inc();
+    pg.replace();
+    logger.error("postgres client wrote to a closed connection; replaced the client", {
+      error: error.message,
+      faults_total: pgClientFaults.get(),
+    });
+  });
   const redis = new Redis(config.redisUrl, redisOptions(config));
   redis.on("error", () => {});
   redis.connect().catch(() => {});
@@ -168,19 +181,22 @@ export async function startCollector(
 
   const abort = new AbortController();
   // Schema first: nothing is consumed before the tables exist.
+  // A connection dropped at any point (refused, reset, backend terminated
+  // mid-transaction) fails this attempt only: logged, retried with backoff.
   for (let attempt = 0;; attempt++) {
     try {
-      const result = await migrate(
-        sql,
-        await allMigrations(),
-        (msg, fields) => logger.info(msg, fields),
-      );
-      logger.info("schema ready", { applied: result.applied, hypertable: result.hypertable });
-      for (const s of await loadSources(sql)) trackSource(s);
+      const result = await migrate(pg.sql, await allMigrations(), logger);
+      logger.info("schema ready", {
+        applied: result.applied,
+        hypertable: result.hypertable,
+        timescale: result.timescale,
+      });
+      for (const s of await loadSources(pg.sql)) trackSource(s);
       break;
     } catch (error) {
       logger.warn("postgres not ready for migrations; retrying", {
-        error: (error as Error).message,
+        error: (error as Error)?.message ?? String(error),
+        code: (error as { code?: string })?.code,
         attempt,
       });
       await sleep(backoffDelay(attempt, { initialMs: 250, maxMs: 5_000 }));
@@ -191,7 +207,11 @@ export async function startCollector(
   const pipeline = new CollectorPipeline(
     {
       writePg: (events, payloads) =>
-        withTimeout(writeEvents(sql, events, payloads), pgWriteTimeoutMs(config), "postgres write"),
+        withTimeout(
+          writeEvents(pg.sql, events, payloads),
+          pgWriteTimeoutMs(config),
+          "postgres write",
+        ),
       writeRedis: (events, payloads) => redisSink.write(events, payloads),
       isPermanentPgError,
     },
@@ -381,7 +401,8 @@ export async function startCollector(
         await natsRun?.catch(() => {});
       }
       redis.disconnect();
-      await sql.end({ timeout: 5 });
+      await pg.end({ timeout: 5 });
+      removeGuard();
       await ops.close();
       logger.info("collector stopped");
     },
