@@ -1,17 +1,20 @@
 /**
  * A throwaway PostgreSQL 15 cluster for tests: initdb into a temp dir, trust
  * auth, 127.0.0.1 only, Unix socket inside the temp dir, database `tbg`
- * created. As root the server runs as the `postgres` OS user.
+ * created. As root the server runs as the `postgres` OS user. Where the
+ * TimescaleDB library is installed the server preloads it (postgresCommand).
  */
 
 import {
   ensureDatabase,
   initPostgres,
+  pgLibDir,
   POSTGRES_STOP_SIGNAL,
   postgresCommand,
   type PostgresLayout,
   postgresReady,
   postgresUrl,
+  timescaleLibrary,
 } from "../../stack/supervisor/native/postgres.ts";
 import { chownTree, postgresOsUser } from "../../stack/supervisor/run_as.ts";
 import { launchService, type ServiceHandle, withPort } from "./service.ts";
@@ -30,6 +33,8 @@ export interface PostgresServer extends ServiceHandle {
   readonly database: string;
   readonly user: string;
   readonly dataDir: string;
+  /** The TimescaleDB library this server preloads; undefined where none is installed. */
+  readonly timescale: string | undefined;
 }
 
 export function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
@@ -51,9 +56,10 @@ export function startPostgres(options: PostgresOptions = {}): Promise<PostgresSe
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
       throw error;
     }
+    const libDir = pgLibDir();
     const handle = await launchService({
       name: "postgres",
-      command: () => postgresCommand(layout),
+      command: () => postgresCommand(layout, libDir),
       ready: postgresReady(layout),
       afterFirstReady: () => ensureDatabase(layout, database),
       stopSignal: POSTGRES_STOP_SIGNAL,
@@ -68,6 +74,7 @@ export function startPostgres(options: PostgresOptions = {}): Promise<PostgresSe
       database,
       user: layout.user,
       dataDir: layout.dataDir,
+      timescale: timescaleLibrary(libDir),
     });
   });
 }

@@ -2,6 +2,9 @@
  * PostgreSQL 15 in a private data directory: initdb, the server command line,
  * readiness and database creation, shared by the stack and tests. Listens on
  * 127.0.0.1 only, trust authentication, its Unix socket inside the data area.
+ * Where the TimescaleDB library is installed the server preloads it, so the
+ * collector's `events` table becomes a hypertable (TimescaleDB refuses to be
+ * created without preloading, and ends the connection that tries).
  */
 
 import type { CommandSpec } from "../types.ts";
@@ -69,8 +72,67 @@ export async function initPostgres(layout: PostgresLayout, sync = true): Promise
   );
 }
 
-/** The postmaster, in its own process group so a crash simulation can kill its children too. */
-export function postgresCommand(layout: PostgresLayout): CommandSpec {
+/**
+ * Where this PostgreSQL's loadable libraries live: `pg_config --pkglibdir` of
+ * the same installation (never a pg_config elsewhere on PATH: another major
+ * version's library would stop the server from starting), else `<bin>/../lib`.
+ */
+export function pgLibDir(bin: string = pgBin()): string {
+  try {
+    const out = new Deno.Command(`${bin}/pg_config`, {
+      args: ["--pkglibdir"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    const dir = new TextDecoder().decode(out.stdout).trim();
+    if (out.success && dir !== "") return dir;
+  } catch {
+    // no pg_config beside the server
+  }
+  return bin.replace(/\/bin\/?$/, "") + "/lib";
+}
+
+const TIMESCALE_LIBRARY = /^timescaledb(?:-(\d+(?:\.\d+)*))?\.so$/;
+
+/**
+ * The TimescaleDB library to preload from `libDir`: the loader `timescaledb`
+ * when present, else the newest versioned `timescaledb-X.Y.Z`; undefined when
+ * none is installed (or the directory is unreadable).
+ */
+export function timescaleLibrary(libDir: string): string | undefined {
+  const versions: number[][] = [];
+  try {
+    for (const entry of Deno.readDirSync(libDir)) {
+      const match = TIMESCALE_LIBRARY.exec(entry.name);
+      if (!match || entry.isDirectory) continue;
+      if (match[1] === undefined) return "timescaledb";
+      versions.push(match[1].split(".").map(Number));
+    }
+  } catch {
+    return undefined;
+  }
+  if (versions.length === 0) return undefined;
+  const newer = (a: number[], b: number[]) => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+    }
+    return 0;
+  };
+  versions.sort(newer);
+  return `timescaledb-${versions[versions.length - 1].join(".")}`;
+}
+
+/** The server arguments that preload TimescaleDB when `libDir` holds it, else none. */
+export function timescalePreloadArgs(libDir: string): string[] {
+  const library = timescaleLibrary(libDir);
+  return library === undefined ? [] : ["-c", `shared_preload_libraries=${library}`];
+}
+
+/**
+ * The postmaster, in its own process group so a crash simulation can kill its
+ * children too; TimescaleDB preloaded when `libDir` holds it.
+ */
+export function postgresCommand(layout: PostgresLayout, libDir: string = pgLibDir()): CommandSpec {
   const spec: CommandSpec = {
     cmd: `${pgBin()}/postgres`,
     args: [
@@ -84,6 +146,7 @@ export function postgresCommand(layout: PostgresLayout): CommandSpec {
       layout.socketDir,
       "-c",
       "logging_collector=off",
+      ...timescalePreloadArgs(libDir),
     ],
     cwd: layout.dataDir,
   };
