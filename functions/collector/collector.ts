@@ -163,6 +163,7 @@ export async function startCollector(
     "collector_pg_client_faults_total",
     "postgres.js wrote to a closed connection (caught; the client was replaced)",
   );
+  pgClientFaults.inc(0); // exposed as 0 from the start: alert on any increase
   const removeGuard = installClosedSocketWriteGuard((error) => {
     pgClientFaults.inc();
     pg.replace();

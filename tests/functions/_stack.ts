@@ -38,6 +38,8 @@ export interface StackOptions {
   region?: string;
   publisherEnv?: Record<string, string>;
   collectorEnv?: Record<string, string>;
+  /** False: the test starts the collector itself (`stack.startCollector()`). */
+  startCollector?: boolean;
 }
 
 export async function startPipeline(options: StackOptions = {}): Promise<PipelineStack> {
@@ -106,7 +108,10 @@ export async function startPipeline(options: StackOptions = {}): Promise<Pipelin
       async () => await stack.publisher?.stop(),
       async () => await stack.collector?.stop(),
     );
-    await Promise.all([stack.startPublisher(), stack.startCollector()]);
+    await Promise.all([
+      stack.startPublisher(),
+      options.startCollector === false ? undefined : stack.startCollector(),
+    ]);
     return stack;
   } catch (error) {
     await close();
