@@ -23,6 +23,8 @@ export interface BitcoinNodeOptions {
   datadir?: string;
   /** -blockrelaydelay in ms (regtest-ts only; ignored by bitcoind). */
   blockRelayDelayMs?: number;
+  /** regtest (default) or a private OP_TRUE signet (-signet -signetchallenge=51). */
+  chain?: "regtest" | "signet";
 }
 
 export interface BitcoinNode {
@@ -102,7 +104,7 @@ export async function startBitcoinNode(opts: BitcoinNodeOptions = {}): Promise<B
   const zmqHashblock = kind === "bitcoind" ? `tcp://127.0.0.1:${freePort()}` : undefined;
 
   const common = [
-    "-regtest",
+    ...(opts.chain === "signet" ? ["-signet", "-signetchallenge=51"] : ["-regtest"]),
     `-rpcport=${rpcPort}`,
     "-rpcbind=127.0.0.1",
     `-rpcuser=${user}`,

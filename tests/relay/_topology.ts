@@ -1,8 +1,9 @@
 /**
- * A primary and its relays on loopback for the relay-mode tests: one regtest
- * node per region (relay nodes peered to the primary's), one engine per
- * region (the primary accepting relays on a free port, each relay in
- * passthrough mode) and one event socket per engine.
+ * A primary and its relays on loopback for the relay-mode tests: one node per
+ * region (regtest, or the OP_TRUE signet with `chain: "signet"`; relay nodes
+ * peered to the primary's), one engine per region (the primary accepting
+ * relays on a free port, each relay in passthrough mode) and one event
+ * socket per engine.
  */
 
 import {
@@ -94,6 +95,8 @@ export interface TopologyOptions {
   overrides?: Record<string, unknown>;
   /** Options of every relay's node (they are always peered to the primary's). */
   relayNode?: BitcoinNodeOptions;
+  /** Every node's chain: regtest (default) or the OP_TRUE signet (-signetchallenge=51). */
+  chain?: "regtest" | "signet";
 }
 
 /** Starts the nodes and engines; every relay has its primary link up and a template. */
@@ -131,12 +134,14 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
       });
       return { name, node, engine, sink };
     };
-    const primaryNode = await startBitcoinNode();
+    const chain = opts.chain ?? "regtest";
+    const primaryNode = await startBitcoinNode({ chain });
     cleanups.push(() => primaryNode.stop());
     const primary = await start("eu", primaryNode, primaryOverrides(token, relayPort));
     const relays: Region[] = [];
     for (const name of opts.relays ?? ["us-east", "asia"]) {
       const node = await startBitcoinNode({
+        chain,
         ...opts.relayNode,
         addnode: [`127.0.0.1:${primaryNode.p2pPort}`],
       });
