@@ -12,14 +12,9 @@ import assert from "node:assert/strict";
 import { waitFor } from "../../stack/lib/ports.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { StratumClient } from "../stratum/client.ts";
+import { metric } from "./_metrics.ts";
 import { startNativeSystem } from "./_native.ts";
 import { type RegionEndpoints, RELAY_NAMES } from "./_system.ts";
-
-async function metric(region: RegionEndpoints, name: string): Promise<number | null> {
-  const text = await (await fetch(`${region.metricsUrl}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(" ")[1]) : null;
-}
 
 async function minerOn(region: RegionEndpoints): Promise<StratumClient> {
   const client = await StratumClient.connect(region.stratum);
@@ -43,7 +38,7 @@ requires({
       const { regions, failoverThresholdS } = stack.endpoints;
       const relays = RELAY_NAMES.map((name) => regions[name]);
       for (const relay of relays) {
-        await waitFor(async () => (await metric(relay, "ckpool_relay_link_up")) === 1, {
+        await waitFor(async () => (await metric(relay.metricsUrl, "ckpool_relay_link_up")) === 1, {
           timeoutMs: 60_000,
           what: `${relay.name} linked to the primary`,
         });
@@ -54,11 +49,14 @@ requires({
       await stack.stopService("ckpool-eu");
       const switched: Record<string, number> = {};
       await Promise.all(relays.map(async (relay) => {
-        await waitFor(async () => (await metric(relay, "ckpool_relay_independent_mode")) === 1, {
-          timeoutMs: (failoverThresholdS + 30) * 1000,
-          intervalMs: 50,
-          what: `${relay.name} in independent mode`,
-        });
+        await waitFor(
+          async () => (await metric(relay.metricsUrl, "ckpool_relay_independent_mode")) === 1,
+          {
+            timeoutMs: (failoverThresholdS + 30) * 1000,
+            intervalMs: 50,
+            what: `${relay.name} in independent mode`,
+          },
+        );
         switched[relay.name] = Date.now() - stoppedAt;
       }));
       console.log(`failover_threshold ${failoverThresholdS} s; independent after (ms):`, switched);
@@ -74,11 +72,14 @@ requires({
 
       await stack.startService("ckpool-eu");
       for (const relay of relays) {
-        await waitFor(async () => (await metric(relay, "ckpool_relay_independent_mode")) === 0, {
-          timeoutMs: 60_000,
-          what: `${relay.name} back in passthrough`,
-        });
-        assert.equal(await metric(relay, "ckpool_relay_link_up"), 1);
+        await waitFor(
+          async () => (await metric(relay.metricsUrl, "ckpool_relay_independent_mode")) === 0,
+          {
+            timeoutMs: 60_000,
+            what: `${relay.name} back in passthrough`,
+          },
+        );
+        assert.equal(await metric(relay.metricsUrl, "ckpool_relay_link_up"), 1);
       }
       assert.match(await stack.describe(), /^ckpool-eu\s+eu\s+running\s+\d+/m);
     } finally {
