@@ -12,6 +12,8 @@
 
 import { controlSocketPath } from "./control/path.ts";
 import { type ControlServer, serveControl } from "./control/server.ts";
+import { liveIntervalMs, LiveView } from "./control/live.ts";
+import { portKey, portOf } from "./topology_ports.ts";
 import { connectionSummary } from "./summary.ts";
 import { formatTable } from "./supervisor/table.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
@@ -47,6 +49,34 @@ function parseArgs(args: readonly string[]): { once: boolean } {
     } else throw new Error(`up: unknown argument "${arg}"\n${USAGE}`);
   }
   return { once };
+}
+
+/** Prints the live view (stack/control/live.ts) every TBG_LIVE_INTERVAL seconds. */
+function liveTimer(
+  config: ReturnType<typeof resolveStackConfig>,
+): ReturnType<typeof setInterval> | undefined {
+  const every = liveIntervalMs(Deno.env.get("TBG_LIVE_INTERVAL"));
+  if (every === 0 || !config.bitcoin) return undefined;
+  const url = (key: string) => `http://127.0.0.1:${portOf(config.ports, key)}`;
+  const view = new LiveView(
+    config.regions.map((r) => ({
+      name: r.name,
+      role: r.role,
+      engineMetricsUrl: url(portKey(r, "metrics")),
+      publisherMetricsUrl: url(portKey(r, "publisher_metrics")),
+    })),
+    url("collector_metrics"),
+  );
+  let busy = false;
+  return setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (const line of await view.lines()) console.log(`[live] ${line}`);
+    } finally {
+      busy = false;
+    }
+  }, every);
 }
 
 async function main(): Promise<number> {
@@ -114,7 +144,9 @@ async function main(): Promise<number> {
   say(`control: deno task stack -- status | stop NAME | start NAME | restart NAME | logs NAME`);
   say(`control socket ${controlServer.path}`);
   say("stack is up; Ctrl-C stops it");
+  const live = liveTimer(config);
   const failure = await Promise.race([interruption.then(() => null), supervisor.failed]);
+  clearInterval(live);
   await controlServer.close();
   await supervisor.stop();
   say(failure ? "stack stopped after a service kept failing" : "stopped cleanly");
