@@ -10,10 +10,9 @@
 
 import assert from "node:assert/strict";
 import { waitFor } from "../../stack/lib/ports.ts";
-import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { StratumClient } from "../stratum/client.ts";
 import { metric } from "./_metrics.ts";
-import { startNativeSystem } from "./_native.ts";
+import { startSystem, systemTest } from "./_target.ts";
 import { type RegionEndpoints, RELAY_NAMES } from "./_system.ts";
 
 async function minerOn(region: RegionEndpoints): Promise<StratumClient> {
@@ -25,14 +24,10 @@ async function minerOn(region: RegionEndpoints): Promise<StratumClient> {
   return client;
 }
 
-requires({
-  name: "system failover: stopped primary stays down, relays go independent and come back",
-  permissions: SERVICE_PERMISSIONS,
-  unstableNet: true,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const stack = await startNativeSystem({ label: "failover" });
+systemTest(
+  "system failover: stopped primary stays down, relays go independent and come back",
+  async () => {
+    const stack = await startSystem({ label: "failover" });
     const clients: StratumClient[] = [];
     try {
       const { regions, failoverThresholdS } = stack.endpoints;
@@ -87,4 +82,4 @@ requires({
       await stack.close();
     }
   },
-});
+);

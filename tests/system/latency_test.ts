@@ -12,10 +12,9 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../../stack/lib/ports.ts";
 import { mineShare, submitShare } from "../engine/miner.ts";
-import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { StratumClient } from "../stratum/client.ts";
 import { metric } from "./_metrics.ts";
-import { startNativeSystem } from "./_native.ts";
+import { startSystem, systemTest } from "./_target.ts";
 import { type HostPort, REGION_NAMES, RELAY_NAMES } from "./_system.ts";
 
 const WORKER = "bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx.latency";
@@ -47,21 +46,20 @@ async function shareRtt(via: HostPort): Promise<number> {
   }
 }
 
-requires({
-  name: "system latency: eu-vantage share RTT orders eu < us-east < asia; propagation >= delay",
-  permissions: SERVICE_PERMISSIONS,
-  unstableNet: true,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const stack = await startNativeSystem({ label: "latency" });
+systemTest(
+  "system latency: eu-vantage share RTT orders eu < us-east < asia; propagation >= delay",
+  async () => {
+    const stack = await startSystem({ label: "latency" });
     try {
       const { regions } = stack.endpoints;
       const rows: string[][] = [];
       const fromEu: Record<string, number> = {};
       for (const name of REGION_NAMES) {
         const region = regions[name];
-        fromEu[name] = await shareRtt(region.stratumFromEu!);
+        if (!region.stratumFromEu) {
+          throw new Error(`${stack.target}: no eu-vantage Stratum path to ${name} to measure`);
+        }
+        fromEu[name] = await shareRtt(region.stratumFromEu);
         const local = await shareRtt(region.stratum);
         rows.push([name, fromEu[name].toFixed(1), local.toFixed(1), `${region.latencyMs}`]);
       }
@@ -93,4 +91,4 @@ requires({
       await stack.close();
     }
   },
-});
+);

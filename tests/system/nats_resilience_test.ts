@@ -9,10 +9,9 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../../stack/lib/ports.ts";
 import { mineShare, submitShare } from "../engine/miner.ts";
-import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { StratumClient } from "../stratum/client.ts";
 import { metric } from "./_metrics.ts";
-import { startNativeSystem } from "./_native.ts";
+import { startSystem, systemTest } from "./_target.ts";
 import { complete, Stores } from "./_stores.ts";
 import { type RegionEndpoints, RELAY_NAMES } from "./_system.ts";
 
@@ -34,14 +33,10 @@ async function oneShare(client: StratumClient): Promise<boolean> {
   return (await submitShare(client, WORKER, share)).result === true;
 }
 
-requires({
-  name: "system nats: shares during a 10 s hub outage all arrive once; spools drain",
-  permissions: SERVICE_PERMISSIONS,
-  unstableNet: true,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const stack = await startNativeSystem({ label: "nats" });
+systemTest(
+  "system nats: shares during a 10 s hub outage all arrive once; spools drain",
+  async () => {
+    const stack = await startSystem({ label: "nats" });
     const { regions, postgresUrl, redisUrl } = stack.endpoints;
     const stores = new Stores(postgresUrl, redisUrl);
     const clients: StratumClient[] = [];
@@ -92,4 +87,4 @@ requires({
       await stack.close();
     }
   },
-});
+);

@@ -8,12 +8,11 @@
  */
 
 import assert from "node:assert/strict";
-import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { StratumClient } from "../stratum/client.ts";
 import { toHex } from "../stratum/hash.ts";
 import type { Job } from "../stratum/job.ts";
 import { metric } from "./_metrics.ts";
-import { startNativeSystem } from "./_native.ts";
+import { startSystem, systemTest } from "./_target.ts";
 import { REGION_NAMES, RELAY_NAMES } from "./_system.ts";
 
 const WORKER = "bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx.sync";
@@ -39,14 +38,10 @@ async function rpc<T>(
   return body.result;
 }
 
-requires({
-  name: "system template sync: a new eu block reaches every relay's miners, same template",
-  permissions: SERVICE_PERMISSIONS,
-  unstableNet: true,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const stack = await startNativeSystem({ label: "sync" });
+systemTest(
+  "system template sync: a new eu block reaches every relay's miners, same template",
+  async () => {
+    const stack = await startSystem({ label: "sync" });
     const clients: Record<string, StratumClient> = {};
     try {
       const { regions } = stack.endpoints;
@@ -94,4 +89,4 @@ requires({
       await stack.close();
     }
   },
-});
+);
