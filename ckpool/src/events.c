@@ -226,6 +226,9 @@ static bool ring_has_event(void)
 	       == pos + 1;
 }
 
+/* Takes the oldest event. Its type's `queued` count drops before the slot
+ * is handed back, so the queued counters never exceed what the ring holds
+ * (plus pushes in progress), however the emitter is scheduled. */
 static bool ring_pop(struct pending_event *ev)
 {
 	size_t pos = atomic_load_explicit(&ring_tail, memory_order_relaxed);
@@ -234,6 +237,7 @@ static bool ring_pop(struct pending_event *ev)
 	if (atomic_load_explicit(&s->turn, memory_order_acquire) != pos + 1)
 		return false;
 	*ev = s->ev;
+	atomic_fetch_sub(&type_table[ev->type].queued, 1);
 	atomic_store_explicit(&s->turn, pos + ring_capacity, memory_order_release);
 	atomic_store_explicit(&ring_tail, pos + 1, memory_order_release);
 	return true;
@@ -463,7 +467,6 @@ static void deliver(const struct pending_event *ev)
 	char *text = envelope_text(ev, next_seq());
 	size_t len = text ? strlen(text) : 0;
 
-	atomic_fetch_sub(&t->queued, 1);
 	if (text && len <= EVENTS_MAX_DATAGRAM && send_datagram(text, len))
 		atomic_fetch_add(&t->emitted, 1);
 	else
@@ -600,7 +603,6 @@ static void drop_what_is_left(void)
 	struct pending_event ev;
 
 	while (ring_pop(&ev)) {
-		atomic_fetch_sub(&type_table[ev.type].queued, 1);
 		atomic_fetch_add(&type_table[ev.type].dropped, 1);
 		json_decref(ev.data);
 	}
