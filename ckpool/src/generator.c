@@ -8,7 +8,9 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "generator.h"
+#include "error_streak.h"
 #include "events.h"
+#include "gbt_request.h"
 #include "hex.h"
 #include "jobs.h"
 #include "log.h"
@@ -16,6 +18,7 @@
 #include "relay_server.h"
 #include "rpc.h"
 #include "stats.h"
+#include "template_status.h"
 #include "util.h"
 #include "workbase.h"
 
@@ -32,6 +35,7 @@
 
 #define GBT_TIMEOUT_MS 30000
 #define BESTHASH_TIMEOUT_MS 5000
+#define CHAININFO_TIMEOUT_MS 10000
 #define RELAYED_TICK_S 0.1
 
 struct generator {
@@ -43,8 +47,9 @@ struct generator {
 	void *zmq_ctx, *zmq_sub;
 	double last_template, last_poll, retry_at;
 	char tip[65];           /* display hex of the current template's previous block */
-	double last_trouble_log;
-	bool in_trouble;        /* the last call failed */
+	struct error_streak poll_trouble; /* getbestblockhash failures (templates: template_status) */
+	char chain[32];         /* the node's getblockchaininfo.chain, "" until asked */
+	bool chain_known;       /* asked since the last failure: the rules follow it */
 
 	/* passthrough mode; mode_lock orders publishing between the link
 	 * thread (primary templates) and this thread (own node) */
@@ -123,33 +128,68 @@ bool generator_publish(struct workbase *wb)
 
 /* ---- the node ---- */
 
-/* Node failures repeat every poll: log the first, then every 10 s. */
+/* Best-block polls fail every blockpoll_ms while the node is away: one
+ * line per distinct error, one when it answers again. */
 static void note_trouble(struct generator *g, const char *err)
 {
-	double now = now_monotonic();
+	struct error_streak ended;
+	enum streak_change change = error_streak_fail(&g->poll_trouble, err, &ended);
 
-	if (!g->in_trouble || now - g->last_trouble_log >= 10) {
+	if (change == STREAK_STARTED)
 		log_warn("generator", "%s", err);
-		g->last_trouble_log = now;
-	}
-	g->in_trouble = true;
+	else if (change == STREAK_CHANGED)
+		log_warn("generator", "%s (previous error seen %llu times)", err,
+			 (unsigned long long)ended.count);
 }
 
 static void note_success(struct generator *g)
 {
-	if (g->in_trouble)
-		log_info("generator", "node %s answers again", rpc_client_node(g->rpc));
-	g->in_trouble = false;
+	struct error_streak ended;
+
+	if (error_streak_clear(&g->poll_trouble, &ended) == STREAK_ENDED)
+		log_fields(LOG_INFO, "generator", "node answers again",
+			   json_pack("{s:s, s:s, s:I}", "node", rpc_client_node(g->rpc), "error",
+				     ended.message, "error_count", (json_int_t)ended.count));
 }
 
-static json_t *gbt_params(void)
+/* Asks the node which chain it is on; the getblocktemplate rules follow
+ * it. Called before the first template and again after any failure, so a
+ * node restarted (or a btcd entry failed over to) on another chain is
+ * noticed. 0, or -1 with err. */
+static int learn_chain(struct generator *g, char *err, size_t errlen)
 {
-	json_t *req = json_object();
-	json_t *rules = json_array();
+	json_t *info = rpc_call(g->rpc, "getblockchaininfo", NULL, CHAININFO_TIMEOUT_MS, err,
+				errlen);
+	const char *chain = json_string_value(json_object_get(info, "chain"));
+	const char *rules[GBT_MAX_RULES];
+	json_t *list;
+	size_t n;
 
-	json_array_append_new(rules, json_string("segwit"));
-	json_object_set_new(req, "rules", rules);
-	return json_pack("[o]", req);
+	if (!chain) {
+		if (info)
+			snprintf(err, errlen, "rpc getblockchaininfo: no 'chain' in the answer of %s",
+				 rpc_client_node(g->rpc));
+		json_decref(info);
+		return -1;
+	}
+	if (strcmp(chain, g->chain)) {
+		if (*g->chain)
+			log_error("generator", "node %s is now on %s, was on %s: payout addresses "
+				  "were checked for %s; restart the engine", rpc_client_node(g->rpc),
+				  chain, g->chain, g->chain);
+		copy_string(g->chain, chain, sizeof(g->chain));
+		template_status_set_chain(chain);
+		list = json_array();
+		n = gbt_rules_for_chain(chain, rules);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(list, json_string(rules[i]));
+		log_fields(LOG_INFO, "generator", "node chain known: getblocktemplate rules follow it",
+			   json_pack("{s:s, s:s, s:o}", "node", rpc_client_node(g->rpc), "chain",
+				     chain, "rules", list));
+	}
+	g->chain_known = true;
+	json_decref(info);
+	return 0;
 }
 
 /* ---- relayed / independent mode (passthrough) ---- */
@@ -295,26 +335,35 @@ bool generator_independent(void)
 	return gen.passthrough && atomic_load(&gen.independent);
 }
 
+/* A failed attempt: recorded (and logged once per distinct error) by
+ * template_status; the chain is asked again before the next one. */
+static int template_refused(struct generator *g, const char *err)
+{
+	g->chain_known = false;
+	template_status_refused(rpc_client_node(g->rpc), err);
+	return -1;
+}
+
 /* Fetches and publishes one template; 0 on success. */
 static int fetch_template(struct generator *g)
 {
 	char err[512];
-	json_t *gbt = rpc_call(g->rpc, "getblocktemplate", gbt_params(), GBT_TIMEOUT_MS, err,
-			       sizeof(err));
+	json_t *gbt;
 	struct workbase *wb;
 	char tip[65];
 
-	if (!gbt) {
-		note_trouble(g, err);
-		return -1;
-	}
+	if (!g->chain_known && learn_chain(g, err, sizeof(err)))
+		return template_refused(g, err);
+	gbt = rpc_call(g->rpc, "getblocktemplate", gbt_request_params(g->chain), GBT_TIMEOUT_MS,
+		       err, sizeof(err));
+	if (!gbt)
+		return template_refused(g, err);
 	note_success(g);
 	wb = workbase_from_gbt(gbt, err, sizeof(err));
 	json_decref(gbt);
-	if (!wb) {
-		log_error("generator", "%s", err);
-		return -1;
-	}
+	if (!wb)
+		return template_refused(g, err);
+	template_status_served(rpc_client_node(g->rpc), wb->signet_challenge);
 	hex_encode_reversed(wb->prevhash, 32, tip);
 	g->last_template = now_monotonic();
 	copy_string(g->tip, tip, sizeof(g->tip));
@@ -571,6 +620,10 @@ static void *generator_main(void *arg)
 int generator_start(const struct config *cfg, char *err, size_t errlen)
 {
 	gen.cfg = cfg;
+	gen.chain[0] = '\0';
+	gen.chain_known = false;
+	gen.poll_trouble = (struct error_streak)ERROR_STREAK_INIT;
+	template_status_reset();
 	gen.passthrough = cfg->mode == MODE_PASSTHROUGH;
 	gen.rpc = rpc_client_new(cfg, "generator");
 	gen.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -3,12 +3,16 @@
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
- * One thread asks the node for getblocktemplate {"rules":["segwit"]}:
+ * One thread asks the node for getblocktemplate with the rules its chain
+ * requires (gbt_request.h: "segwit", plus "signet" on signet; the chain is
+ * asked with getblockchaininfo first and again after any failure):
  *   - at once when the chain tip changes, seen by ZMQ `hashblock`
  *     (when zmqblock is set) and by polling getbestblockhash every
  *     blockpoll_ms; miners are told to drop their work (clean_jobs);
  *   - every update_interval seconds, to pick up new transactions;
  *   - when asked (generator_request_template), e.g. after a block was found.
+ * A refused template (any error) is recorded in template_status.h, which
+ * logs it once per distinct error and feeds /health and /metrics.
  * Every workbase, whatever its source (this loop, or a template pushed by
  * the primary to a relay), goes out through generator_publish(), which on a
  * primary also hands it to relay_server_push_workbase().

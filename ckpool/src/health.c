@@ -7,6 +7,7 @@
 #include "health.h"
 #include "events.h"
 #include "stats.h"
+#include "template_status.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -95,6 +96,10 @@ void health_decide(const struct health_inputs *in, const struct health_policy *p
 	out->status = HEALTH_OK;
 	out->reason_count = 0;
 	judge_template(in, p, out);
+	if (in->template_refused)
+		health_add_reason(out, in->template_height < 0 ? HEALTH_DOWN : HEALTH_DEGRADED,
+				  "node refuses templates: %s",
+				  in->template_error ? in->template_error : "");
 	if (!in->node_reachable)
 		health_add_reason(out, HEALTH_DOWN, "bitcoind unreachable");
 	judge_event_queue(in, p, out);
@@ -125,7 +130,7 @@ void health_unregister_contributor(health_contributor_fn fn, void *ctx)
 	pthread_mutex_unlock(&health_lock);
 }
 
-void health_gather(struct health_inputs *in)
+void health_gather(struct health_inputs *in, struct template_status *st)
 {
 	int64_t now = now_unix_us();
 	int64_t built = atomic_load(&g_stats.template_time_us);
@@ -143,13 +148,20 @@ void health_gather(struct health_inputs *in)
 	in->events_capacity = events_queue_capacity();
 	in->miners = atomic_load(&g_stats.miners_authorized);
 	in->uptime_s = (double)(now - start) / 1e6;
+	template_status_get(st);
+	in->template_refused = st->refusing;
+	in->template_error = st->error;
+	in->template_error_count = st->error_repeats;
+	in->chain = st->chain;
+	in->signet_challenge = st->signet_challenge;
 }
 
-void health_check(struct health_inputs *in, struct health_report *out)
+void health_check(struct health_inputs *in, struct template_status *st,
+		  struct health_report *out)
 {
 	struct health_policy p;
 
-	health_gather(in);
+	health_gather(in, st);
 	pthread_mutex_lock(&health_lock);
 	p = policy;
 	health_decide(in, &p, out);
@@ -158,14 +170,29 @@ void health_check(struct health_inputs *in, struct health_report *out)
 	pthread_mutex_unlock(&health_lock);
 }
 
+static json_t *string_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
 json_t *health_report_json(const struct health_report *r, const struct health_inputs *in)
 {
 	json_t *reasons = json_array();
+	json_t *body;
 
 	for (size_t i = 0; i < r->reason_count; i++)
 		json_array_append_new(reasons, json_string(r->reasons[i]));
-	return json_pack("{s:s, s:o, s:I, s:f, s:I, s:f}", "status", health_status_name(r->status),
+	body = json_pack("{s:s, s:o, s:I, s:f, s:I, s:f}", "status", health_status_name(r->status),
 			 "reasons", reasons, "template_height", (json_int_t)in->template_height,
 			 "template_age_s", in->template_age_s, "miners", (json_int_t)in->miners,
 			 "uptime_s", in->uptime_s);
+	json_object_set_new(body, "template_error",
+			    string_or_null(in->template_refused ? in->template_error : NULL));
+	json_object_set_new(body, "template_error_count",
+			    json_integer(in->template_refused ? (json_int_t)in->template_error_count
+							      : 0));
+	json_object_set_new(body, "chain", string_or_null(in->chain));
+	if (in->signet_challenge && *in->signet_challenge)
+		json_object_set_new(body, "signet_challenge", json_string(in->signet_challenge));
+	return body;
 }

@@ -4,8 +4,10 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
  * The verdict behind GET /health (served by metrics.c):
- *   down      no block template yet, or bitcoind unreachable (last RPC failed)
- *   degraded  the template is older than template_max_age_s, or the event
+ *   down      no block template yet, or bitcoind unreachable (last RPC failed),
+ *             or the node refuses templates and none was ever had
+ *   degraded  the node refuses templates (miners work on the last one), or
+ *             the template is older than template_max_age_s, or the event
  *             queue holds more than events_queue_degraded_ratio of its
  *             capacity, or a registered contributor says so
  *   ok        none of the above
@@ -46,6 +48,12 @@ struct health_inputs {
 	size_t events_capacity;      /* 0 when events are off */
 	uint64_t miners;             /* authorized miners now */
 	double uptime_s;
+	/* template_status.h: the node's last getblocktemplate answer */
+	bool template_refused;       /* it failed */
+	const char *template_error;  /* its error (NULL or "" when not refused) */
+	uint64_t template_error_count; /* failures in a row with that error */
+	const char *chain;           /* the node's chain, NULL or "" when not known */
+	const char *signet_challenge; /* hex from the template, NULL or "" when none */
 };
 
 struct health_policy {
@@ -76,15 +84,20 @@ typedef void (*health_contributor_fn)(struct health_report *r, void *ctx);
 int health_register_contributor(health_contributor_fn fn, void *ctx);
 void health_unregister_contributor(health_contributor_fn fn, void *ctx);
 
-/* Reads the live inputs (g_stats, events) at the current time. */
-void health_gather(struct health_inputs *in);
+/* Reads the live inputs (g_stats, events, template_status) at the current
+ * time. The strings point into `st`, which must outlive `in`. */
+struct template_status;
+void health_gather(struct health_inputs *in, struct template_status *st);
 /* Gathers, decides with the policy from health_init(), runs contributors. */
-void health_check(struct health_inputs *in, struct health_report *out);
+void health_check(struct health_inputs *in, struct template_status *st,
+		  struct health_report *out);
 
 /* "ok", "degraded", "down". */
 const char *health_status_name(enum health_status s);
 /* {"status","reasons":[...],"template_height","template_age_s","miners",
- *  "uptime_s"}; the caller adds region and mode. */
+ *  "uptime_s","template_error" (string or null),"template_error_count",
+ *  "chain" (string or null), "signet_challenge" (only when the template has
+ *  one)}; the caller adds region and mode. */
 json_t *health_report_json(const struct health_report *r, const struct health_inputs *in);
 
 #endif

@@ -10,6 +10,7 @@
 #include "best_diff.h"
 #include "coinbase_sigs.h"
 #include "config.h"
+#include "ensure_dir.h"
 #include "events.h"
 #include "generator.h"
 #include "hashrate.h"
@@ -376,6 +377,23 @@ static int run(struct engine *e)
 	return rc;
 }
 
+/* logdir and state_dir are created when missing (like mkdir -p); one
+ * line naming the key when that is impossible. */
+static int create_directories(const struct config *cfg)
+{
+	const char *keys[] = { "logdir", "state_dir" };
+	const char *paths[] = { cfg->logdir, cfg->state_dir };
+	char err[1200];
+
+	for (size_t i = 0; i < 2; i++) {
+		if (*paths[i] && ensure_dir(paths[i], err, sizeof(err))) {
+			fprintf(stderr, "config: %s %s: %s\n", keys[i], paths[i], err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int load_configuration(struct engine *e, const char *path)
 {
 	char err[1024];
@@ -384,6 +402,8 @@ static int load_configuration(struct engine *e, const char *path)
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
+	if (create_directories(&e->cfg))
+		return -1;
 	if (log_init(e->cfg.region, e->cfg.logdir)) {
 		fprintf(stderr, "config: logdir %s: cannot open ckpool.log: %s\n", e->cfg.logdir,
 			strerror(errno));

@@ -10,6 +10,7 @@
 #include "health.h"
 #include "http_server.h"
 #include "stats.h"
+#include "template_status.h"
 #include "util.h"
 
 #include <math.h>
@@ -242,6 +243,49 @@ static void render_template(struct buf *out)
 	       load_u64(&g_stats.templates_total));
 }
 
+/* One sample of an info family: name{key="value",...} 1. */
+static void info_sample(struct buf *out, const char *name, const char *const *pairs)
+{
+	struct buf labels = BUF_INIT;
+
+	for (size_t i = 0; pairs[i]; i += 2) {
+		metrics_printf(&labels, "%s%s=\"", i ? "," : "", pairs[i]);
+		metrics_escape_label(&labels, pairs[i + 1]);
+		buf_append(&labels, "\"", 1);
+	}
+	buf_append(&labels, "", 1);     /* the NUL */
+	metrics_sample(out, name, (const char *)labels.data, 1);
+	buf_free(&labels);
+}
+
+static void render_template_status(struct buf *out)
+{
+	struct template_status st;
+
+	template_status_get(&st);
+	metrics_single(out, "ckpool_template_refusals_total", "counter",
+	       "getblocktemplate calls the node refused or that failed (any error).",
+	       (double)st.refusals_total);
+	metrics_single(out, "ckpool_template_refused", "gauge",
+	       "1 while the node's last getblocktemplate answer was a refusal, 0 otherwise.",
+	       st.refusing ? 1 : 0);
+	metrics_single(out, "ckpool_template_refused_repeats", "gauge",
+	       "Refusals in a row with the current error (0 when not refused).",
+	       st.refusing ? (double)st.error_repeats : 0);
+	metrics_family(out, "ckpool_template_refusal_info", "gauge",
+		       "Constant 1 labelled with the current refusal's error; absent when none.");
+	if (st.refusing)
+		info_sample(out, "ckpool_template_refusal_info",
+			    (const char *const[]){ "error", st.error, NULL });
+	metrics_family(out, "ckpool_chain_info", "gauge",
+		       "Constant 1 labelled with the node's chain and the template's signet "
+		       "challenge (hex, empty off signet); absent before the node answered.");
+	if (*st.chain)
+		info_sample(out, "ckpool_chain_info",
+			    (const char *const[]){ "chain", st.chain, "signet_challenge",
+						   st.signet_challenge, NULL });
+}
+
 static void render_rpc(struct buf *out)
 {
 	const char *name = "ckpool_bitcoind_rpc_latency_ms";
@@ -319,9 +363,10 @@ static void render_events(struct buf *out)
 static void render_process(struct buf *out)
 {
 	struct health_inputs in;
+	struct template_status st;
 	struct buf labels = BUF_INIT;
 
-	health_gather(&in);
+	health_gather(&in, &st);
 	metrics_single(out, "ckpool_uptime_seconds", "gauge", "Seconds since the engine started.",
 	       in.uptime_s);
 	metrics_family(out, "ckpool_build_info", "gauge",
@@ -353,6 +398,7 @@ void metrics_render(struct buf *out)
 	render_shares(out);
 	render_blocks(out);
 	render_template(out);
+	render_template_status(out);
 	render_rpc(out);
 	render_events(out);
 	render_process(out);
@@ -362,11 +408,12 @@ void metrics_render(struct buf *out)
 void metrics_render_health(struct buf *out, int *http_status)
 {
 	struct health_inputs in;
+	struct template_status st;
 	struct health_report r;
 	json_t *body;
 	char *text;
 
-	health_check(&in, &r);
+	health_check(&in, &st, &r);
 	body = health_report_json(&r, &in);
 	json_object_set_new(body, "region", json_string(info_copy.region));
 	json_object_set_new(body, "mode", json_string(info_copy.mode));

@@ -243,6 +243,16 @@ static int read_optional_fields(struct workbase *wb, const json_t *gbt, char *er
 		}
 		memcpy(wb->longpollid, json_string_value(v), json_string_length(v) + 1);
 	}
+	v = json_object_get(gbt, "signet_challenge");
+	if (v && !json_is_null(v)) {
+		size_t len = json_is_string(v) ? json_string_length(v) : 0;
+
+		if (!len || len % 2 || !hex_is_valid(json_string_value(v), len)) {
+			gbt_fail(err, errlen, "'signet_challenge' must be a script in hex");
+			return -1;
+		}
+		wb->signet_challenge = json_string_value(v);
+	}
 	return 0;
 }
 

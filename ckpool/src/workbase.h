@@ -15,7 +15,8 @@
  * Fields read from the template (BIP22/BIP23/BIP141 getblocktemplate):
  *   version (int32), previousblockhash (64 hex), bits (8 hex), curtime,
  *   mintime, height, coinbasevalue, transactions[] {data, txid, hash?},
- *   default_witness_commitment (optional script hex), longpollid (optional).
+ *   default_witness_commitment (optional script hex), longpollid (optional),
+ *   signet_challenge (optional script hex, signet only).
  * transactions[].txid (not .hash, the wtxid) builds the merkle tree.
  *
  * workbase_from_parts() builds the same workbase from fields already
@@ -81,6 +82,8 @@ struct workbase {
 	size_t witness_commitment_len; /* 0 when the template has none */
 	bool has_witness_txs;     /* some transaction's hash (wtxid) differs from its txid */
 	char longpollid[128];     /* "" when absent */
+	const char *signet_challenge; /* BIP 325 challenge script hex, pointing into gbt;
+				   * NULL when absent (not signet) or from parts */
 	json_t *gbt;              /* workbase_from_gbt: a private copy of the template (read-only,
 				   * per-transaction fee/sigops/weight for the relay link); NULL
 				   * for workbase_from_parts */

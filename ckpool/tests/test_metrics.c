@@ -10,6 +10,7 @@
 #include "health.h"
 #include "metrics.h"
 #include "stats.h"
+#include "template_status.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -28,7 +29,9 @@ static const char *const required[] = {
 	"ckpool_template_height", "ckpool_template_age_seconds", "ckpool_templates_total",
 	"ckpool_bitcoind_rpc_latency_ms", "ckpool_bitcoind_rpc_errors_total",
 	"ckpool_events_emitted_total", "ckpool_events_dropped_total", "ckpool_events_queued",
-	"ckpool_uptime_seconds", "ckpool_build_info", NULL
+	"ckpool_uptime_seconds", "ckpool_build_info", "ckpool_template_refusals_total",
+	"ckpool_template_refused", "ckpool_template_refused_repeats",
+	"ckpool_template_refusal_info", "ckpool_chain_info", NULL
 };
 
 /* ---- HTTP ---- */
@@ -362,6 +365,73 @@ static void test_health_decide_is_pure(void **state)
 	assert_string_equal(health_status_name(HEALTH_DEGRADED), "degraded");
 }
 
+#define SIGNET_RULE_ERROR \
+	"rpc getblocktemplate: -8: getblocktemplate must be called with the signet rule set " \
+	"(call with {\"rules\": [\"segwit\", \"signet\"]})"
+
+/* A node refusing templates: down before any template, degraded after
+ * one (miners keep the last), the error a field of /health and a label
+ * of /metrics, the refusals counted; all clear once a template comes. */
+static void test_template_refusals_in_health_and_metrics(void **state)
+{
+	static char body[1 << 17], copy[1 << 17];
+	char headers[2048];
+	json_t *j;
+
+	(void)state;
+	template_status_reset();
+	template_status_set_chain("signet");
+	atomic_store(&g_stats.template_height, -1);
+	atomic_store(&g_stats.node_reachable, 1);
+	for (int i = 0; i < 3; i++)
+		template_status_refused("127.0.0.1:38332", SIGNET_RULE_ERROR);
+	assert_int_equal(http_get("/health", body, sizeof(body), headers, sizeof(headers)), 503);
+	j = json_loads(body, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "down");
+	assert_string_equal(json_string_value(json_object_get(j, "template_error")),
+			    SIGNET_RULE_ERROR);
+	assert_int_equal(json_integer_value(json_object_get(j, "template_error_count")), 3);
+	assert_string_equal(json_string_value(json_object_get(j, "chain")), "signet");
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(j, "reasons"), 1)),
+			       "node refuses templates: rpc getblocktemplate: -8:"));
+	json_decref(j);
+
+	assert_int_equal(http_get("/metrics", body, sizeof(body), headers, sizeof(headers)), 200);
+	assert_true(value_of(body, "ckpool_template_refusals_total") == 3);
+	assert_true(value_of(body, "ckpool_template_refused") == 1);
+	assert_true(value_of(body, "ckpool_template_refused_repeats") == 3);
+	assert_true(value_of(body, "ckpool_template_refusal_info{error=\"rpc getblocktemplate: -8: "
+				   "getblocktemplate must be called with the signet rule set (call "
+				   "with {\\\"rules\\\": [\\\"segwit\\\", \\\"signet\\\"]})\"}")
+		    == 1);
+	assert_true(value_of(body, "ckpool_chain_info{chain=\"signet\",signet_challenge=\"\"}")
+		    == 1);
+	copy_string(copy, body, sizeof(copy));
+	assert_valid_exposition(copy);
+
+	set_healthy_stats();    /* a template was had before the refusals */
+	assert_int_equal(http_get("/health", body, sizeof(body), headers, sizeof(headers)), 200);
+	assert_non_null(strstr(body, "\"status\":\"degraded\""));
+	assert_non_null(strstr(body, "node refuses templates"));
+
+	template_status_served("127.0.0.1:38332", "51");
+	assert_int_equal(http_get("/health", body, sizeof(body), headers, sizeof(headers)), 200);
+	j = json_loads(body, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+	assert_true(json_is_null(json_object_get(j, "template_error")));
+	assert_int_equal(json_integer_value(json_object_get(j, "template_error_count")), 0);
+	assert_string_equal(json_string_value(json_object_get(j, "signet_challenge")), "51");
+	json_decref(j);
+	assert_int_equal(http_get("/metrics", body, sizeof(body), headers, sizeof(headers)), 200);
+	assert_true(value_of(body, "ckpool_template_refusals_total") == 3);
+	assert_true(value_of(body, "ckpool_template_refused") == 0);
+	assert_null(strstr(body, "ckpool_template_refusal_info{"));
+	assert_true(value_of(body, "ckpool_chain_info{chain=\"signet\",signet_challenge=\"51\"}")
+		    == 1);
+	template_status_reset();
+}
+
 static void test_share_rate_over_the_last_minute(void **state)
 {
 	(void)state;
@@ -383,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_health_statuses),
 		cmocka_unit_test(test_health_decide_is_pure),
+		cmocka_unit_test(test_template_refusals_in_health_and_metrics),
 		cmocka_unit_test(test_share_rate_over_the_last_minute),
 	};
 

@@ -142,6 +142,9 @@ static json_t *long_string(void)
 	return json_string(s);
 }
 static json_t *supply_plus_one(void) { return json_integer(2100000000000001LL); }
+static json_t *str_empty(void) { return json_string(""); }
+static json_t *str_odd_hex(void) { return json_string("515"); }
+static json_t *str_not_hex(void) { return json_string("51zz"); }
 
 static const struct bad_case bad_cases[] = {
 	{ "version", NULL, "getblocktemplate: missing field 'version'" },
@@ -180,6 +183,10 @@ static const struct bad_case bad_cases[] = {
 	  "getblocktemplate: 'default_witness_commitment' must be a 38-byte script hex starting 6a24aa21a9ed" },
 	{ "longpollid", int_five, "getblocktemplate: 'longpollid' must be a string under 128 characters" },
 	{ "longpollid", long_string, "getblocktemplate: 'longpollid' must be a string under 128 characters" },
+	{ "signet_challenge", int_five, "getblocktemplate: 'signet_challenge' must be a script in hex" },
+	{ "signet_challenge", str_empty, "getblocktemplate: 'signet_challenge' must be a script in hex" },
+	{ "signet_challenge", str_odd_hex, "getblocktemplate: 'signet_challenge' must be a script in hex" },
+	{ "signet_challenge", str_not_hex, "getblocktemplate: 'signet_challenge' must be a script in hex" },
 };
 
 static void assert_rejected(json_t *gbt, const char *error)
@@ -448,6 +455,25 @@ static void test_gbt_records_wtxids(void **state)
 	json_decref(gbt);
 }
 
+/* Signet templates carry the BIP 325 challenge; it is kept on the
+ * workbase (pointing into its private copy of the template). */
+static void test_signet_challenge_is_kept(void **state)
+{
+	json_t *gbt = fixture_gbt();
+	struct workbase *wb = workbase_from_gbt(gbt, NULL, 0);
+
+	(void)state;
+	assert_non_null(wb);
+	assert_null(wb->signet_challenge);
+	workbase_unref(wb);
+	json_object_set_new(gbt, "signet_challenge", json_string("51"));
+	wb = workbase_from_gbt(gbt, NULL, 0);
+	json_decref(gbt);       /* the workbase holds its own copy */
+	assert_non_null(wb);
+	assert_string_equal(wb->signet_challenge, "51");
+	workbase_unref(wb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_from_parts_without_transactions),
 		cmocka_unit_test(test_from_parts_checks_fields),
 		cmocka_unit_test(test_gbt_records_wtxids),
+		cmocka_unit_test(test_signet_challenge_is_kept),
 	};
 
 	return cmocka_run_group_tests_name("workbase", tests, NULL, NULL);
