@@ -193,7 +193,8 @@ export async function buildTopology(config: StackConfig): Promise<Topology> {
     return { services, notes };
   }
   const impl = config.bitcoin;
-  notes.push(`bitcoin: regtest nodes run ${impl.kind === "bitcoind" ? impl.path : impl.script}`);
+  const chain = miningSettings(config).chain ?? "regtest";
+  notes.push(`bitcoin: ${chain} nodes run ${impl.kind === "bitcoind" ? impl.path : impl.script}`);
   const settings = miningSettings(config);
   const relays = config.regions.filter((r) => r.role === "relay");
   if (relays.length > 0) notes.push(`relay engines run in ${settings.relayMode} mode`);
