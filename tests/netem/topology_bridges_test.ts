@@ -53,7 +53,8 @@ function stackConfig(ports: Map<string, number>): StackConfig {
 }
 
 requires({
-  name: "topology bridges: one bridge per relay region, routes to eu's relay port, NATS, P2P",
+  name:
+    "topology bridges: one bridge per relay region, routes to eu's relay port, NATS, P2P, and the relay's Stratum from eu",
   permissions: ["net"],
   fn() {
     const ports = plan();
@@ -64,6 +65,8 @@ requires({
       ["relay", portOf(ports, "eu.relay")],
       ["nats", portOf(ports, "nats")],
       ["bitcoin_p2p", portOf(ports, "eu.bitcoin_p2p")],
+      // The eu vantage point reaches the relay's own Stratum port through the bridge.
+      ["stratum", portOf(ports, "us-east.stratum")],
     ]);
     assert.equal(bridgePort(ports, asia, "relay"), portOf(ports, "asia.bridge_relay"));
     for (const [spec, region] of [[specs[0], us], [specs[1], asia]] as const) {
