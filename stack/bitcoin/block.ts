@@ -58,15 +58,25 @@ export function serializeBlock(b: Block, withWitness = true): Uint8Array {
   return w.finish();
 }
 
-/** Decodes a whole block; trailing bytes are an error. */
-export function parseBlock(bytes: Uint8Array, what = "block"): Block {
-  const r = new Reader(bytes, what);
+function readBlock(r: Reader): Block {
   const header = readHeader(r);
   const n = r.varInt();
   const txs: Tx[] = [];
   for (let i = 0; i < n; i++) txs.push(readTx(r));
-  if (r.remaining !== 0) throw new Error(`${what}: ${r.remaining} trailing bytes`);
   return { header, txs };
+}
+
+/** Decodes a whole block; trailing bytes are an error. */
+export function parseBlock(bytes: Uint8Array, what = "block"): Block {
+  const r = new Reader(bytes, what);
+  const block = readBlock(r);
+  if (r.remaining !== 0) throw new Error(`${what}: ${r.remaining} trailing bytes`);
+  return block;
+}
+
+/** Decodes the block at the start of `bytes` and ignores what follows (as bitcoind's submitblock). */
+export function parseBlockPrefix(bytes: Uint8Array, what = "block"): Block {
+  return readBlock(new Reader(bytes, what));
 }
 
 export interface MerkleResult {

@@ -4,9 +4,20 @@
  * `-name`. Anything else is an error naming the flag.
  */
 import { parseBitsHex } from "../bitcoin/mod.ts";
+import {
+  type ChainName,
+  DEFAULT_SIGNET_CHALLENGE,
+  SIGNET_P2P_PORT,
+  SIGNET_RPC_PORT,
+} from "./chainparams.ts";
 import { DEFAULT_P2P_PORT, DEFAULT_RPC_PORT } from "./params.ts";
 
 export interface NodeConfig {
+  chain: ChainName;
+  /** Signet: the block challenge (-signetchallenge, default the public signet's). */
+  signetChallenge?: Uint8Array;
+  /** -signetchallenge given on regtest, where (as in bitcoind) it means nothing. */
+  ignoredSignetChallenge?: boolean;
   datadir: string;
   rpcBind: string;
   rpcPort: number;
@@ -29,7 +40,11 @@ type Kind = "bool" | "string" | "int" | "multi";
 
 const FLAGS: Record<string, Kind> = {
   regtest: "bool",
+  signet: "bool",
+  testnet: "bool",
+  testnet4: "bool",
   chain: "string",
+  signetchallenge: "multi",
   datadir: "string",
   rpcport: "int",
   rpcbind: "string",
@@ -52,18 +67,21 @@ const FLAGS: Record<string, Kind> = {
 };
 
 export const USAGE =
-  `Usage: deno run --allow-net --allow-read --allow-write stack/regtest/main.ts -regtest [options]
+  `Usage: deno run --allow-net --allow-read --allow-write stack/regtest/main.ts -regtest|-signet [options]
 
+  -regtest | -chain=regtest  run regtest
+  -signet | -chain=signet    run a signet; only challenge 51 (OP_TRUE) can be verified
+  -signetchallenge=<hex>  signet block challenge (default: the public signet's, refused at start)
   -datadir=<dir>          data directory (must exist; default .data/regtest-node, created)
-  -rpcport=<port>         JSON-RPC port (default ${DEFAULT_RPC_PORT})
+  -rpcport=<port>         JSON-RPC port (default ${DEFAULT_RPC_PORT}, signet ${SIGNET_RPC_PORT})
   -rpcbind=<addr>[:port]  JSON-RPC address (default 127.0.0.1)
   -rpcuser=<user> -rpcpassword=<pw>  Basic auth (default: cookie in <datadir>/regtest/.cookie)
-  -port=<port>            peer port other instances -addnode (default ${DEFAULT_P2P_PORT})
+  -port=<port>            peer port other instances -addnode (default ${DEFAULT_P2P_PORT}, signet ${SIGNET_P2P_PORT})
   -bind=<addr>            peer listen address (default 127.0.0.1)
   -listen / -nolisten     accept peers (default 1)
   -addnode=<host:port>    peer to keep connected (repeatable)
   -prune=<n>              0 off, 1 manual, >=550 target MiB: reports pruned
-  -testbits=<hex8>        TEST ONLY: compact bits every new block must carry (e.g. 1e0fffff)
+  -testbits=<hex8>        TEST ONLY, regtest: compact bits every new block must carry (e.g. 1e0fffff)
   -blockrelaydelay=<ms>   delay before relaying accepted blocks to peers (default 0)
 Ignored for compatibility: -server -printtoconsole -rpcallowip -debug -fallbackfee -txindex`;
 
@@ -79,6 +97,44 @@ function parseBool(value: string | undefined, flag: string): boolean {
   if (value === undefined || value === "" || value === "1") return true;
   if (value === "0") return false;
   throw new ArgsError(`-${flag} expects 0 or 1, got '${value}'`);
+}
+
+/** bitcoind's chain selection: at most one of -regtest, -signet, -testnet, -testnet4, -chain. */
+function selectChain(one: (name: string) => string | undefined): ChainName {
+  const chainArg = one("chain");
+  const flags = ["regtest", "signet", "testnet", "testnet4"].filter((f) => one(f) === "1");
+  if (flags.length + (chainArg !== undefined ? 1 : 0) > 1) {
+    throw new ArgsError(
+      "Invalid combination of -regtest, -signet, -testnet, -testnet4 and -chain. Can use at most one.",
+    );
+  }
+  const chain = chainArg ?? flags[0];
+  if (chain === "regtest" || chain === "signet") return chain;
+  throw new ArgsError(
+    chain === undefined
+      ? "this node runs regtest or signet: pass -regtest or -signet (or -chain=regtest|signet)"
+      : `this node runs regtest or signet only, got ${
+        chainArg !== undefined ? `-chain=${chain}` : `-${chain}`
+      }`,
+  );
+}
+
+/** bitcoind's reading of a challenge: hex digit pairs, whitespace allowed between pairs. */
+function parseChallenge(value: string): Uint8Array {
+  const bytes: number[] = [];
+  const hexDigit = (c: string | undefined) => c !== undefined && /^[0-9a-fA-F]$/.test(c);
+  for (let i = 0; i < value.length;) {
+    if (/\s/.test(value[i])) {
+      i++;
+      continue;
+    }
+    if (!hexDigit(value[i]) || !hexDigit(value[i + 1])) {
+      throw new ArgsError(`-signetchallenge must be hex, not '${value}'.`);
+    }
+    bytes.push(parseInt(value.slice(i, i + 2), 16));
+    i += 2;
+  }
+  return Uint8Array.from(bytes);
 }
 
 /** Parses argv; returns "help" for -h/-help/-?. Throws ArgsError with bitcoind-like wording. */
@@ -109,16 +165,16 @@ export function parseArgs(argv: string[]): NodeConfig | "help" {
   }
   const one = (name: string): string | undefined => values.get(name)?.at(-1);
 
-  const chain = one("chain");
-  if (chain !== undefined && chain !== "regtest") {
-    throw new ArgsError(`this node only runs regtest, got -chain=${chain}`);
-  }
-  if (one("regtest") !== "1" && chain !== "regtest") {
-    throw new ArgsError("this node only runs regtest: pass -regtest (or -chain=regtest)");
+  const chain = selectChain(one);
+  const challenges = values.get("signetchallenge") ?? [];
+  let signetChallenge: Uint8Array | undefined;
+  if (chain === "signet") {
+    if (challenges.length > 1) throw new ArgsError("-signetchallenge cannot be multiple values.");
+    signetChallenge = parseChallenge(challenges[0] ?? DEFAULT_SIGNET_CHALLENGE);
   }
 
   let rpcBind = "127.0.0.1";
-  let rpcPort = DEFAULT_RPC_PORT;
+  let rpcPort = chain === "signet" ? SIGNET_RPC_PORT : DEFAULT_RPC_PORT;
   const bindValue = one("rpcbind");
   if (bindValue !== undefined) {
     const m = /^(\[[^\]]+\]|[^:]+)(?::(.*))?$/.exec(bindValue);
@@ -140,6 +196,9 @@ export function parseArgs(argv: string[]): NodeConfig | "help" {
   }
 
   let testBits: number | undefined;
+  if (one("testbits") !== undefined && chain !== "regtest") {
+    throw new ArgsError("-testbits is a regtest-only test flag; signet blocks carry signet's bits");
+  }
   if (one("testbits") !== undefined) {
     try {
       testBits = parseBitsHex(one("testbits") as string, "-testbits");
@@ -163,6 +222,9 @@ export function parseArgs(argv: string[]): NodeConfig | "help" {
   });
 
   return {
+    chain,
+    signetChallenge,
+    ignoredSignetChallenge: chain === "regtest" && challenges.length > 0,
     datadir: one("datadir") ?? ".data/regtest-node",
     rpcBind,
     rpcPort,
@@ -171,6 +233,8 @@ export function parseArgs(argv: string[]): NodeConfig | "help" {
     bind: one("bind") ?? "127.0.0.1",
     p2pPort: one("port") !== undefined
       ? parsePort(one("port") as string, "port")
+      : chain === "signet"
+      ? SIGNET_P2P_PORT
       : DEFAULT_P2P_PORT,
     listen: one("listen") !== "0",
     addnodes,

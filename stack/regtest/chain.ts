@@ -16,10 +16,19 @@ import {
   serializeBlock,
   txid,
 } from "../bitcoin/mod.ts";
+import type { ChainParams } from "./chainparams.ts";
+import { nextWorkRequired } from "./difficulty.ts";
 import { Mempool } from "./mempool.ts";
-import { blockSubsidy, genesisBlock, MEDIAN_TIME_SPAN } from "./params.ts";
+import { blockSubsidy, MEDIAN_TIME_SPAN } from "./params.ts";
+import { checkOpTrueSolution } from "./signet.ts";
 import { BlockStore, type StoreRecord } from "./store.ts";
-import { checkBlock, contextualCheckBlock, contextualCheckHeader } from "./validate.ts";
+import {
+  checkBlock,
+  type CheckBlockOptions,
+  contextualCheckBlock,
+  contextualCheckHeader,
+  type Reject,
+} from "./validate.ts";
 
 export interface BlockIndex {
   /** Display (byte-reversed) hex. */
@@ -40,10 +49,13 @@ export interface BlockIndex {
 export interface ChainOptions {
   store: BlockStore;
   mempool: Mempool;
-  /** Bits every block after genesis must carry. */
-  expectedBits: number;
+  params: ChainParams;
+  /** Test-only -testbits (regtest): bits every block after genesis must carry. */
+  testBits?: number;
   /** Seconds since the epoch (replaceable for tests). */
   now?: () => number;
+  /** Told why a block failed where its reject reason alone does not say (signet solutions). */
+  onRejectDetail?: (hash: string, reject: Reject) => void;
 }
 
 export type TipListener = (tip: BlockIndex) => void;
@@ -53,7 +65,8 @@ export class Chain {
   /** The active chain by height. */
   readonly active: BlockIndex[] = [];
   readonly mempool: Mempool;
-  readonly expectedBits: number;
+  readonly params: ChainParams;
+  private readonly testBits?: number;
   private readonly store: BlockStore;
   private readonly now: () => number;
   /** Outpoints spent on the active chain -> spending txid. */
@@ -62,15 +75,39 @@ export class Chain {
   readonly confirmed = new Set<string>();
   private sequence = 0;
   private readonly listeners = new Set<TipListener>();
+  private readonly onRejectDetail?: (hash: string, reject: Reject) => void;
 
   constructor(opts: ChainOptions) {
     this.store = opts.store;
     this.mempool = opts.mempool;
-    this.expectedBits = opts.expectedBits;
+    this.params = opts.params;
+    this.testBits = opts.testBits;
+    this.onRejectDetail = opts.onRejectDetail;
     this.now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-    const genesis = genesisBlock();
+    const genesis = this.params.genesis;
     const entry = this.addEntry(genesis.header, serializeBlock(genesis), undefined, "connected");
     this.connectSpends(genesis, entry);
+  }
+
+  /** Bits the block after `prev` (default: the tip) must carry. */
+  nextBits(prev: BlockIndex = this.tip): number {
+    return nextWorkRequired(this.params, prev, this.testBits);
+  }
+
+  private checkOptions(checkPow: boolean): CheckBlockOptions {
+    return {
+      checkPow,
+      powLimit: this.params.powLimit,
+      signetSolution: this.params.signetChallenge ? checkOpTrueSolution : undefined,
+      genesisHash: this.params.genesisHash,
+    };
+  }
+
+  /** checkBlock, telling onRejectDetail what the reason alone does not say. */
+  private checkContextFree(block: Block, checkPow: boolean): Reject | null {
+    const bad = checkBlock(block, this.checkOptions(checkPow));
+    if (bad?.detail) this.onRejectDetail?.(hashToHex(blockHash(block.header)), bad);
+    return bad;
   }
 
   get tip(): BlockIndex {
@@ -145,7 +182,7 @@ export class Chain {
    * chain, else a reject reason, "duplicate" or "inconclusive".
    */
   submit(block: Block): string | null {
-    const bad = checkBlock(block);
+    const bad = this.checkContextFree(block, true);
     if (bad) return bad.reason;
     const hash = hashToHex(blockHash(block.header));
     if (this.index.has(hash)) return "duplicate";
@@ -175,7 +212,7 @@ export class Chain {
    * connecting, on top of the current tip, without storing anything.
    */
   test(block: Block): string | null {
-    const bad = checkBlock(block, { checkPow: false });
+    const bad = this.checkContextFree(block, false);
     if (bad) return bad.reason;
     const tip = this.tip;
     if (hashToHex(block.header.prevHash) !== tip.hash) return "inconclusive-not-best-prevblk";
@@ -190,7 +227,7 @@ export class Chain {
   ): { reason: string; mutated?: boolean; stage: "header" | "block" } | null {
     const mtp = this.medianTimePast(prev);
     const hdr = contextualCheckHeader(block, {
-      expectedBits: this.expectedBits,
+      expectedBits: this.nextBits(prev),
       medianTimePast: mtp,
       now: this.now(),
     });
@@ -282,7 +319,7 @@ export class Chain {
       fees += this.mempool.knownFees.get(hashToHex(txid(tx))) ?? 0n;
     }
     const claimed = block.txs[0].vout.reduce((sum, o) => sum + o.value, 0n);
-    if (claimed > blockSubsidy(height) + fees) return "bad-cb-amount";
+    if (claimed > blockSubsidy(height, this.params.halvingInterval) + fees) return "bad-cb-amount";
     return null;
   }
 

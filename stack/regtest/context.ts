@@ -24,5 +24,7 @@ export type RpcHandler = (ctx: NodeContext, params: unknown[]) => unknown | Prom
 export interface RpcMethod {
   /** Parameter names, for named-parameter requests and "too many parameters". */
   params: string[];
+  /** How many leading parameters are required (default 0); fewer gets bitcoind's -1 usage reply. */
+  required?: number;
   run: RpcHandler;
 }

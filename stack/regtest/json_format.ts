@@ -11,6 +11,8 @@ import {
   difficulty,
   hashToHex,
   isCoinbase,
+  type Network,
+  NETWORKS,
   scriptToAddress,
   scriptToAsm,
   serializeTx,
@@ -52,15 +54,22 @@ export function headerJson(chain: Chain, e: BlockIndex): Record<string, unknown>
   return out;
 }
 
-export function scriptPubKeyJson(script: Uint8Array): Record<string, unknown> {
+export function scriptPubKeyJson(
+  script: Uint8Array,
+  net: Network = NETWORKS.regtest,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { asm: scriptToAsm(script), hex: toHex(script) };
-  const address = scriptToAddress(script);
+  const address = scriptToAddress(script, net);
   if (address) out.address = address;
   out.type = classifyScript(script).type;
   return out;
 }
 
-export function txJson(tx: Tx, withHex = true): Record<string, unknown> {
+export function txJson(
+  tx: Tx,
+  withHex = true,
+  net: Network = NETWORKS.regtest,
+): Record<string, unknown> {
   const sizes = txSizes(tx);
   const out: Record<string, unknown> = {
     txid: hashToHex(txid(tx)),
@@ -83,7 +92,7 @@ export function txJson(tx: Tx, withHex = true): Record<string, unknown> {
     vout: tx.vout.map((o, n) => ({
       value: btc(o.value),
       n,
-      scriptPubKey: scriptPubKeyJson(o.scriptPubKey),
+      scriptPubKey: scriptPubKeyJson(o.scriptPubKey, net),
     })),
   };
   if (withHex) out.hex = toHex(serializeTx(tx, true));
@@ -108,7 +117,7 @@ export function blockJson(
     size: sizes.size,
     weight: sizes.weight,
     tx: verbosity >= 2
-      ? block.txs.map((tx) => txJson(tx))
+      ? block.txs.map((tx) => txJson(tx, true, chain.params.network))
       : block.txs.map((tx) => hashToHex(txid(tx))),
   };
   return out;

@@ -2,23 +2,42 @@
  * Assembles a running node from its configuration: data directory, block
  * store, chain, mempool, peers and the RPC server, and shuts it down cleanly.
  */
-import { type Block, serializeBlock, toHex } from "../bitcoin/mod.ts";
+import { bitsToHex, type Block, serializeBlock, toHex } from "../bitcoin/mod.ts";
 import type { NodeConfig } from "./args.ts";
 import { Chain } from "./chain.ts";
+import { type ChainParams, regtestParams, signetParams } from "./chainparams.ts";
 import type { NodeContext, RpcMethod } from "./context.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { Mempool } from "./mempool.ts";
-import { REGTEST_BITS } from "./params.ts";
 import { type Peer, PeerManager } from "./peers.ts";
 import { blockchainMethods } from "./rpc_blockchain.ts";
 import { miningMethods } from "./rpc_mining.ts";
 import { nodeMethods } from "./rpc_node.ts";
 import { RpcServer } from "./rpc_server.ts";
+import { canVerifyChallenge } from "./signet.ts";
 import { BlockStore } from "./store.ts";
 
 export const SUBVERSION = "/regtest-ts:0.1.0/";
 
 export class StartupError extends Error {}
+
+/**
+ * The chain the configuration asks for. A signet whose challenge this node
+ * cannot verify is refused here: running it would mean accepting blocks
+ * whose solutions nobody checked.
+ */
+export function chainParamsFor(config: NodeConfig): ChainParams {
+  if (config.chain === "regtest") return regtestParams();
+  const challenge = config.signetChallenge as Uint8Array;
+  if (!canVerifyChallenge(challenge)) {
+    throw new StartupError(
+      `cannot verify signet challenge ${toHex(challenge) || "(empty)"}: this node verifies ` +
+        "block solutions only for challenge 51 (OP_TRUE) and never accepts blocks it cannot " +
+        "verify. Use -signetchallenge=51, or Bitcoin Core for this signet.",
+    );
+  }
+  return signetParams(challenge);
+}
 
 export class RegtestNode implements NodeContext {
   readonly startedAt = Date.now();
@@ -61,6 +80,7 @@ export class RegtestNode implements NodeContext {
   }
 
   static async start(config: NodeConfig, log = jsonLogger("regtest-node")): Promise<RegtestNode> {
+    const params = chainParamsFor(config);
     const stat = await Deno.stat(config.datadir).catch(() => undefined);
     if (!stat) {
       if (config.datadir !== ".data/regtest-node") {
@@ -70,7 +90,7 @@ export class RegtestNode implements NodeContext {
     } else if (!stat.isDirectory) {
       throw new StartupError(`Specified data directory "${config.datadir}" is not a directory.`);
     }
-    const dir = `${config.datadir}/regtest`;
+    const dir = `${config.datadir}/${params.subdir}`;
     await Deno.mkdir(dir, { recursive: true });
     let auth: { user: string; password: string };
     let cookiePath: string | undefined;
@@ -83,7 +103,14 @@ export class RegtestNode implements NodeContext {
     }
     const { store, records } = await BlockStore.open(`${dir}/blocks.dat`);
     const mempool = new Mempool();
-    const chain = new Chain({ store, mempool, expectedBits: config.testBits ?? REGTEST_BITS });
+    const chain = new Chain({
+      store,
+      mempool,
+      params,
+      testBits: config.testBits,
+      onRejectDetail: (hash, reject) =>
+        log.info("block rejected", { hash, reason: reject.reason, detail: reject.detail }),
+    });
     chain.load(records);
     const node = new RegtestNode(config, chain, mempool, store, log, auth, cookiePath);
     try {
@@ -93,13 +120,18 @@ export class RegtestNode implements NodeContext {
       await node.shutdown();
       throw new StartupError(`cannot listen: ${(error as Error).message}`);
     }
+    if (config.ignoredSignetChallenge) {
+      log.warn("-signetchallenge is ignored on regtest (as by bitcoind)");
+    }
     log.info("started", {
+      chain: params.name,
+      ...(params.signetChallenge ? { signet_challenge: toHex(params.signetChallenge) } : {}),
       height: chain.height,
       tip: chain.tip.hash,
       rpc: `${config.rpcBind}:${config.rpcPort}`,
       p2p: config.listen ? `${config.bind}:${config.p2pPort}` : null,
       addnode: config.addnodes,
-      bits: (config.testBits ?? REGTEST_BITS).toString(16),
+      bits: bitsToHex(chain.nextBits()),
       pruned: config.prune > 0,
     });
     return node;

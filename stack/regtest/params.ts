@@ -1,6 +1,8 @@
 /**
- * Regtest consensus parameters and the regtest genesis block, built from its
- * published fields so this node and Bitcoin Core share block 0.
+ * Consensus constants shared by every chain this node runs, the regtest
+ * values, and the genesis block builder: every chain's genesis is the main
+ * network's coinbase with its own time, nonce and bits, so this node and
+ * Bitcoin Core share block 0. Per-chain parameters are in chainparams.ts.
  */
 import {
   type Block,
@@ -23,6 +25,8 @@ export const MAX_MONEY = 21_000_000n * COIN;
 /** Blocks may be at most this far ahead of the local clock. */
 export const MAX_FUTURE_BLOCK_TIME = 2 * 60 * 60;
 export const MEDIAN_TIME_SPAN = 11;
+/** BIP 94: how far a retarget block's time may lie before its parent's (Core applies it to mintime). */
+export const MAX_TIMEWARP = 600;
 /** The easiest target regtest allows (bits 207fffff). */
 export const POW_LIMIT = 0x7fffffn << 232n;
 export const REGTEST_BITS = 0x207fffff;
@@ -32,8 +36,8 @@ export const GENESIS_HASH = "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590
 export const DEFAULT_RPC_PORT = 18443;
 export const DEFAULT_P2P_PORT = 18444;
 
-export function blockSubsidy(height: number): bigint {
-  const halvings = Math.floor(height / HALVING_INTERVAL);
+export function blockSubsidy(height: number, halvingInterval = HALVING_INTERVAL): bigint {
+  const halvings = Math.floor(height / halvingInterval);
   if (halvings >= 64) return 0n;
   return (50n * COIN) >> BigInt(halvings);
 }
@@ -42,8 +46,8 @@ const GENESIS_MESSAGE = "The Times 03/Jan/2009 Chancellor on brink of second bai
 const GENESIS_PUBKEY = "04678afdb0fe5548271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb6" +
   "49f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b8d578a4c702b6bf11d5f";
 
-/** The regtest genesis block: the main-network coinbase with regtest time, bits and nonce. */
-export function genesisBlock(): Block {
+/** A genesis block: the main-network coinbase in a header with these fields. */
+export function buildGenesis(time: number, nonce: number, bits: number): Block {
   const scriptSig = concat(
     pushData(fromHex("ffff001d")),
     pushData(Uint8Array.of(4)),
@@ -68,12 +72,18 @@ export function genesisBlock(): Block {
       version: 1,
       prevHash: new Uint8Array(32),
       merkleRoot: merkleRoot([txid(coinbase)]).root,
-      time: 1296688602,
-      bits: REGTEST_BITS,
-      nonce: 2,
+      time,
+      bits,
+      nonce,
     },
     txs: [coinbase],
   };
+  return block;
+}
+
+/** The regtest genesis block, checked against its published hash. */
+export function genesisBlock(): Block {
+  const block = buildGenesis(1296688602, 2, REGTEST_BITS);
   const hash = blockHashHex(block.header);
   if (hash !== GENESIS_HASH) throw new Error(`genesis: built hash ${hash} != ${GENESIS_HASH}`);
   return block;

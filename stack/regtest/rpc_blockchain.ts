@@ -41,13 +41,19 @@ function pruneFields(ctx: NodeContext): Record<string, unknown> {
   return out;
 }
 
+/** On signet, getblockchaininfo and getmininginfo name the challenge. */
+export function signetFields(ctx: NodeContext): Record<string, string> {
+  const challenge = ctx.chain.params.signetChallenge;
+  return challenge ? { signet_challenge: toHex(challenge) } : {};
+}
+
 export const blockchainMethods: Record<string, RpcMethod> = {
   getblockchaininfo: {
     params: [],
     run: (ctx) => {
       const tip = ctx.chain.tip;
       return {
-        chain: "regtest",
+        chain: ctx.chain.params.name,
         blocks: ctx.chain.height,
         headers: ctx.chain.bestHeaderHeight,
         bestblockhash: tip.hash,
@@ -61,6 +67,7 @@ export const blockchainMethods: Record<string, RpcMethod> = {
         chainwork: tip.chainWork.toString(16).padStart(64, "0"),
         size_on_disk: ctx.chain.storeSize,
         ...pruneFields(ctx),
+        ...signetFields(ctx),
         warnings: [],
       };
     },
@@ -70,6 +77,7 @@ export const blockchainMethods: Record<string, RpcMethod> = {
   getdifficulty: { params: [], run: (ctx) => difficulty(ctx.chain.tip.header.bits) },
   getblockhash: {
     params: ["height"],
+    required: 1,
     run: (ctx, p) => {
       const height = asInt(requireParam(p, 0, "height"));
       if (height < 0 || height > ctx.chain.height) {
@@ -80,6 +88,7 @@ export const blockchainMethods: Record<string, RpcMethod> = {
   },
   getblockheader: {
     params: ["blockhash", "verbose"],
+    required: 1,
     run: (ctx, p) => {
       const entry = lookup(ctx, asHash(requireParam(p, 0, "blockhash"), "hash"));
       const verbose = isMissing(p[1]) ? true : asBool(p[1]);
@@ -89,6 +98,7 @@ export const blockchainMethods: Record<string, RpcMethod> = {
   },
   getblock: {
     params: ["blockhash", "verbosity"],
+    required: 1,
     run: (ctx, p) => {
       const entry = lookup(ctx, asHash(requireParam(p, 0, "blockhash"), "blockhash"));
       let verbosity = 1;

@@ -12,28 +12,59 @@ import {
   difficulty,
   fromHex,
   hashToHex,
-  isCoinbase,
-  parseBlock,
+  parseBlockPrefix,
   targetToHex,
 } from "../bitcoin/mod.ts";
 import type { NodeContext, RpcMethod } from "./context.ts";
 import { fillMempool } from "./mempool.ts";
 import { grind } from "./miner.ts";
 import { assembleBlock, buildTemplate, selectTransactions } from "./template.ts";
+import { signetFields } from "./rpc_blockchain.ts";
 import { addDefaultWitnessNonce } from "./validate.ts";
-import { asInt, asObject, asString, isMissing, requireParam, RPC, RpcError } from "./rpc_util.ts";
+import {
+  asInt,
+  asObject,
+  asString,
+  isMissing,
+  jsonTypeName,
+  requireParam,
+  RPC,
+  RpcError,
+} from "./rpc_util.ts";
 
 const SEGWIT_RULE_ERROR =
   'getblocktemplate must be called with the segwit rule set (call with {"rules": ["segwit"]})';
+const SIGNET_RULE_ERROR = "getblocktemplate must be called with the signet rule set " +
+  '(call with {"rules": ["segwit", "signet"]})';
 const LONGPOLL_MEMPOOL_WAIT_MS = 60_000;
 
+/**
+ * Decodes a block as bitcoind's DecodeHexBlk does: non-empty even-length hex,
+ * a block that deserializes; bytes after the block are ignored.
+ */
 function decodeBlockHex(data: unknown): Block {
   const hex = asString(data);
   try {
-    return parseBlock(fromHex(hex, "block"), "block");
+    return parseBlockPrefix(fromHex(hex, "block"), "block");
   } catch {
     throw new RpcError(RPC.DESERIALIZATION_ERROR, "Block decode failed");
   }
+}
+
+/** The client's rules; like bitcoind, a non-array is no rules and a non-string is a type error. */
+function clientRules(request: Record<string, unknown>): Set<string> {
+  const rules = new Set<string>();
+  if (!Array.isArray(request.rules)) return rules;
+  for (const rule of request.rules) {
+    if (typeof rule !== "string") {
+      throw new RpcError(
+        RPC.TYPE_ERROR,
+        `JSON value of type ${jsonTypeName(rule)} is not of expected type string`,
+      );
+    }
+    rules.add(rule);
+  }
+  return rules;
 }
 
 /** Waits until the tip moves, or the mempool changed and a minute passed, or shutdown. */
@@ -58,8 +89,14 @@ async function waitForLongpoll(ctx: NodeContext, longpollid: string): Promise<vo
 
 async function getBlockTemplate(ctx: NodeContext, p: unknown[]): Promise<unknown> {
   const request = isMissing(p[0]) ? {} : asObject(p[0]);
-  const mode = isMissing(request.mode) ? "template" : asString(request.mode);
+  if (!isMissing(request.mode) && typeof request.mode !== "string") {
+    throw new RpcError(RPC.INVALID_PARAMETER, "Invalid mode");
+  }
+  const mode = isMissing(request.mode) ? "template" : request.mode as string;
   if (mode === "proposal") {
+    if (typeof request.data !== "string") {
+      throw new RpcError(RPC.TYPE_ERROR, "Missing data String key for proposal");
+    }
     const block = decodeBlockHex(request.data);
     const entry = ctx.chain.index.get(blockHashHex(block.header));
     if (entry) {
@@ -68,20 +105,22 @@ async function getBlockTemplate(ctx: NodeContext, p: unknown[]): Promise<unknown
     }
     return ctx.chain.test(block);
   }
+  const rules = clientRules(request);
   if (mode !== "template") throw new RpcError(RPC.INVALID_PARAMETER, "Invalid mode");
-  const rules = Array.isArray(request.rules) ? request.rules : [];
-  if (!rules.includes("segwit")) throw new RpcError(RPC.INVALID_PARAMETER, SEGWIT_RULE_ERROR);
   if (!isMissing(request.longpollid)) {
     await waitForLongpoll(ctx, asString(request.longpollid));
   }
+  // bitcoind checks the rules after a longpoll wait, signet's first, on every chain.
+  if (ctx.chain.params.signetChallenge && !rules.has("signet")) {
+    throw new RpcError(RPC.INVALID_PARAMETER, SIGNET_RULE_ERROR);
+  }
+  if (!rules.has("segwit")) throw new RpcError(RPC.INVALID_PARAMETER, SEGWIT_RULE_ERROR);
   return buildTemplate(ctx.chain);
 }
 
 function submitBlock(ctx: NodeContext, p: unknown[]): string | null {
+  // A block without a coinbase first is no decode error: validation answers bad-cb-missing.
   const block = decodeBlockHex(requireParam(p, 0, "hexdata"));
-  if (block.txs.length === 0 || !isCoinbase(block.txs[0])) {
-    throw new RpcError(RPC.DESERIALIZATION_ERROR, "Block does not start with a coinbase");
-  }
   // As bitcoind: with a known parent, a committed coinbase lacking its witness gets the default.
   if (ctx.chain.index.has(hashToHex(block.header.prevHash))) addDefaultWitnessNonce(block);
   return ctx.submitBlock(block);
@@ -93,7 +132,7 @@ async function generateToAddress(ctx: NodeContext, p: unknown[]): Promise<string
   let maxTries = isMissing(p[2]) ? 1_000_000 : asInt(p[2]);
   let payTo: Uint8Array;
   try {
-    payTo = decodeAddress(address).scriptPubKey;
+    payTo = decodeAddress(address, ctx.chain.params.network).scriptPubKey;
   } catch {
     throw new RpcError(RPC.INVALID_ADDRESS_OR_KEY, "Error: Invalid address");
   }
@@ -118,30 +157,44 @@ async function generateToAddress(ctx: NodeContext, p: unknown[]): Promise<string
 }
 
 export const miningMethods: Record<string, RpcMethod> = {
-  getblocktemplate: { params: ["template_request"], run: getBlockTemplate },
-  submitblock: { params: ["hexdata", "dummy"], run: submitBlock },
-  generatetoaddress: { params: ["nblocks", "address", "maxtries"], run: generateToAddress },
+  getblocktemplate: { params: ["template_request"], required: 1, run: getBlockTemplate },
+  submitblock: { params: ["hexdata", "dummy"], required: 1, run: submitBlock },
+  generatetoaddress: {
+    params: ["nblocks", "address", "maxtries"],
+    required: 2,
+    run: generateToAddress,
+  },
   getmininginfo: {
     params: [],
     run: (ctx) => {
-      const bits = ctx.chain.expectedBits;
+      const tipBits = ctx.chain.tip.header.bits;
+      const nextBits = ctx.chain.nextBits();
       const next = selectTransactions(ctx.chain);
       return {
         blocks: ctx.chain.height,
         currentblockweight: next.reduce((n, e) => n + e.weight, 4000),
         currentblocktx: next.length,
-        bits: bitsToHex(bits),
-        difficulty: difficulty(bits),
-        target: targetToHex(decodeBits(bits).target),
+        bits: bitsToHex(tipBits),
+        difficulty: difficulty(tipBits),
+        target: targetToHex(decodeBits(tipBits).target),
         networkhashps: 0,
         pooledtx: ctx.mempool.size,
-        chain: "regtest",
+        blockmintxfee: 0.00000001,
+        chain: ctx.chain.params.name,
+        next: {
+          height: ctx.chain.height + 1,
+          bits: bitsToHex(nextBits),
+          difficulty: difficulty(nextBits),
+          target: targetToHex(decodeBits(nextBits).target),
+        },
+        ...signetFields(ctx),
         warnings: [],
       };
     },
   },
   fillmempool: {
     params: ["count"],
+    required: 1,
     run: (ctx, p) => {
       const count = asInt(requireParam(p, 0, "count"));
       if (count < 1 || count > 10_000) {

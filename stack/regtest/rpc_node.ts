@@ -79,10 +79,11 @@ export const nodeMethods: Record<string, RpcMethod> = {
   },
   validateaddress: {
     params: ["address"],
-    run: (_ctx, p) => {
+    required: 1,
+    run: (ctx, p) => {
       const address = asString(requireParam(p, 0, "address"));
       try {
-        const d = decodeAddress(address);
+        const d = decodeAddress(address, ctx.chain.params.network);
         const out: Record<string, unknown> = {
           isvalid: true,
           address,
@@ -102,6 +103,7 @@ export const nodeMethods: Record<string, RpcMethod> = {
   },
   sendrawtransaction: {
     params: ["hexstring", "maxfeerate", "maxburnamount"],
+    required: 1,
     run: (ctx, p) => {
       const hex = asString(requireParam(p, 0, "hexstring"));
       let tx: Tx;

@@ -40,6 +40,13 @@ function toPositional(method: RpcMethod, params: unknown): unknown[] {
   return out;
 }
 
+/** The first line of a method's help: its name, required arguments, optional ones in brackets. */
+export function usage(name: string, method: RpcMethod): string {
+  const required = method.required ?? 0;
+  const args = method.params.map((p, i) => (i < required ? `"${p}"` : `( "${p}" )`));
+  return `${[name, ...args].join(" ")}\n\nMissing required arguments (see docs/regtest-node.md).`;
+}
+
 export class RpcServer {
   private server?: Deno.HttpServer;
   private readonly expectedAuth: string;
@@ -133,6 +140,10 @@ export class RpcServer {
             method.params.join(", ") || "none"
           })`,
         );
+      }
+      if (params.length < (method.required ?? 0)) {
+        // bitcoind answers a missing required argument with the method's help text (-1).
+        throw new RpcError(RPC.MISC_ERROR, usage(req.method, method));
       }
       const result = (await method.run(this.ctx, params)) ?? null;
       if (notification) return { body: undefined, status: 204 };

@@ -25,7 +25,8 @@ export class RpcError extends Error {
   }
 }
 
-function jsonType(v: unknown): string {
+/** The JSON type name bitcoind's messages use (null, bool, number, string, array, object). */
+export function jsonTypeName(v: unknown): string {
   if (v === null || v === undefined) return "null";
   if (Array.isArray(v)) return "array";
   if (typeof v === "boolean") return "bool";
@@ -35,7 +36,7 @@ function jsonType(v: unknown): string {
 function typeError(v: unknown, expected: string): RpcError {
   return new RpcError(
     RPC.TYPE_ERROR,
-    `JSON value of type ${jsonType(v)} is not of expected type ${expected}`,
+    `JSON value of type ${jsonTypeName(v)} is not of expected type ${expected}`,
   );
 }
 

@@ -19,6 +19,7 @@ import {
   wtxid,
 } from "../bitcoin/mod.ts";
 import type { Chain } from "./chain.ts";
+import { minimumTime } from "./difficulty.ts";
 import type { MempoolEntry } from "./mempool.ts";
 import { blockSubsidy, MAX_BLOCK_SIGOPS_COST, MAX_BLOCK_WEIGHT } from "./params.ts";
 
@@ -59,6 +60,8 @@ export interface BlockTemplate {
   curtime: number;
   bits: string;
   height: number;
+  /** Signet only: the block challenge, hex. */
+  signet_challenge?: string;
   default_witness_commitment: string;
 }
 
@@ -95,12 +98,14 @@ export function buildTemplate(chain: Chain): BlockTemplate {
   const entries = selectTransactions(chain);
   const position = new Map(entries.map((e, i) => [e.txid, i + 1]));
   const fees = entries.reduce((sum, e) => sum + e.fee, 0n);
-  const mintime = chain.medianTimePast(tip) + 1;
-  const bits = chain.expectedBits;
-  return {
+  const mintime = minimumTime(chain.params, tip, chain.medianTimePast(tip));
+  const bits = chain.nextBits();
+  const challenge = chain.params.signetChallenge;
+  const template: BlockTemplate = {
     capabilities: ["proposal"],
     version: TEMPLATE_VERSION,
-    rules: ["csv", "!segwit", "taproot"],
+    // As Core: "!signet" tells the miner it must understand signet's block solutions.
+    rules: challenge ? ["csv", "!segwit", "!signet", "taproot"] : ["csv", "!segwit", "taproot"],
     vbavailable: {},
     vbrequired: 0,
     previousblockhash: tip.hash,
@@ -114,7 +119,7 @@ export function buildTemplate(chain: Chain): BlockTemplate {
       weight: e.weight,
     })),
     coinbaseaux: {},
-    coinbasevalue: Number(blockSubsidy(tip.height + 1) + fees),
+    coinbasevalue: Number(blockSubsidy(tip.height + 1, chain.params.halvingInterval) + fees),
     longpollid: longpollId(chain),
     target: targetToHex(decodeBits(bits).target),
     mintime,
@@ -126,14 +131,17 @@ export function buildTemplate(chain: Chain): BlockTemplate {
     curtime: Math.max(Math.floor(Date.now() / 1000), mintime),
     bits: bitsToHex(bits),
     height: tip.height + 1,
+    ...(challenge ? { signet_challenge: toHex(challenge) } : {}),
     default_witness_commitment: toHex(defaultWitnessCommitment(entries.map((e) => e.tx))),
   };
+  return template;
 }
 
 /**
  * The unsolved block this node mines for generatetoaddress: coinbase
  * `<height> OP_0` paying the whole value to `payTo`, the witness commitment
- * output, and the coinbase witness reserved value (32 zero bytes).
+ * output, and the coinbase witness reserved value (32 zero bytes). On a
+ * signet with challenge OP_TRUE the commitment without a solution is valid.
  */
 export function assembleBlock(chain: Chain, payTo: Uint8Array): Block {
   const t = buildTemplate(chain);
@@ -159,7 +167,7 @@ export function assembleBlock(chain: Chain, payTo: Uint8Array): Block {
       prevHash: fromHex(t.previousblockhash).reverse(),
       merkleRoot: merkleRoot(all.map(txid)).root,
       time: t.curtime,
-      bits: chain.expectedBits,
+      bits: chain.nextBits(),
       nonce: 0,
     },
     txs: all,

@@ -12,6 +12,7 @@ import {
   checkProofOfWork,
   equalBytes,
   findWitnessCommitment,
+  hashToHex,
   hasWitness,
   isCoinbase,
   isNullPrevout,
@@ -29,7 +30,6 @@ import {
   MAX_FUTURE_BLOCK_TIME,
   MAX_MONEY,
   MIN_BLOCK_VERSION,
-  POW_LIMIT,
   WITNESS_SCALE_FACTOR,
 } from "./params.ts";
 
@@ -38,6 +38,8 @@ export interface Reject {
   reason: string;
   /** Mutated blocks are not remembered as invalid (their hash does not commit to the fault). */
   mutated?: boolean;
+  /** Why, in words, where the reason alone does not say (logged, never returned over RPC). */
+  detail?: string;
 }
 
 const reject = (reason: string, mutated = false): Reject => ({ reason, mutated });
@@ -72,16 +74,24 @@ export function checkTransaction(tx: Tx): Reject | null {
 }
 
 export interface CheckBlockOptions {
+  /** false for block proposals (BIP 23): no proof of work, and so no signet solution either. */
   checkPow: boolean;
+  powLimit: bigint;
+  /** Signet: checks the block solution (BIP 325); null when valid, else why. */
+  signetSolution?: (block: Block) => string | null;
+  /** Display hex of the genesis hash: its signet solution is valid by definition. */
+  genesisHash?: string;
 }
 
 /** Core's CheckBlock, in its order. */
-export function checkBlock(
-  block: Block,
-  opts: CheckBlockOptions = { checkPow: true },
-): Reject | null {
-  if (opts.checkPow && !checkProofOfWork(blockHash(block.header), block.header.bits, POW_LIMIT)) {
+export function checkBlock(block: Block, opts: CheckBlockOptions): Reject | null {
+  const hash = blockHash(block.header);
+  if (opts.checkPow && !checkProofOfWork(hash, block.header.bits, opts.powLimit)) {
     return reject("high-hash");
+  }
+  if (opts.checkPow && opts.signetSolution && hashToHex(hash) !== opts.genesisHash) {
+    const why = opts.signetSolution(block);
+    if (why !== null) return { reason: "bad-signet-blksig", detail: why };
   }
   const { root, mutated } = blockMerkleRoot(block);
   if (!equalBytes(root, block.header.merkleRoot)) return reject("bad-txnmrklroot", true);
@@ -118,7 +128,7 @@ export interface HeaderContext {
   now: number;
 }
 
-/** Core's ContextualCheckBlockHeader for regtest (no retargeting, no checkpoints). */
+/** Core's ContextualCheckBlockHeader for regtest and signet (no checkpoints to check). */
 export function contextualCheckHeader(block: Block, ctx: HeaderContext): Reject | null {
   const h = block.header;
   if (h.bits >>> 0 !== ctx.expectedBits >>> 0) return reject("bad-diffbits");
