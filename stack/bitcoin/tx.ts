@@ -83,6 +83,8 @@ export function readTx(r: Reader): Tx {
   let flags = 0;
   if (count === 0) {
     flags = r.u8();
+    // As Core: flag 0 after an empty input list means a transaction with no inputs and no outputs.
+    if (flags === 0) return { version, vin: [], vout: [], locktime: r.u32() };
     if (flags !== 1) throw new Error("tx: unknown optional data flags");
     count = r.varInt();
   }

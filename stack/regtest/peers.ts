@@ -21,6 +21,8 @@ type Message =
   | {
     type: "hello";
     version: number;
+    /** The network's message start, hex: peers on another chain or signet are dropped. */
+    magic?: string;
     nonce: string;
     subver: string;
     tip: string;
@@ -240,6 +242,7 @@ export class PeerManager {
       await peer.send({
         type: "hello",
         version: PROTOCOL_VERSION,
+        magic: toHex(this.host.chain.params.messageStart),
         nonce: this.nonce,
         subver: this.host.subver,
         tip: tip.hash,
@@ -308,11 +311,18 @@ export class PeerManager {
   private async handle(peer: Peer, msg: Message): Promise<void> {
     const chain = this.host.chain;
     switch (msg.type) {
-      case "hello":
+      case "hello": {
+        const ours = toHex(chain.params.messageStart);
+        if (msg.magic !== ours) {
+          throw new Error(
+            `peer is on another network (magic ${msg.magic ?? "none"}, ours ${ours})`,
+          );
+        }
         peer.subver = String(msg.subver);
         peer.startingHeight = Number(msg.height);
         if (BigInt("0x" + msg.chainwork) > chain.tip.chainWork) this.requestBlocks(peer);
         return;
+      }
       case "getblocks": {
         const fork = msg.locator.map((h) => chain.index.get(h)).find((e) => e && chain.isActive(e));
         const blocks: string[] = [];
