@@ -31,15 +31,34 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Says hello with its pid in its log, then sleeps. */
-function talker(name: string): ServiceSpec {
+/**
+ * Says hello with its pid in its log, then sleeps. It is ready once it has said
+ * hello (it touches a per-launch marker after the echo), so a stop or restart
+ * can never catch it before its line is in the log.
+ */
+function talker(name: string, dir: string): ServiceSpec {
+  let launches = 0;
+  let marker = "";
   return {
     name,
     region: "test",
     dependsOn: [],
     endpoint: `sh:${name}`,
-    command: () => ({ cmd: "sh", args: ["-c", `echo "hello from ${name} $$"; exec sleep 600`] }),
-    ready: () => Promise.resolve(true),
+    command: () => {
+      marker = `${dir}/${name}.said-hello.${++launches}`;
+      return {
+        cmd: "sh",
+        args: ["-c", `echo "hello from ${name} $$"; : > "${marker}"; exec sleep 600`],
+      };
+    },
+    ready: async () => {
+      try {
+        await Deno.stat(marker);
+        return true;
+      } catch {
+        return false;
+      }
+    },
   };
 }
 
@@ -48,7 +67,7 @@ async function withControl(
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "tbg-control-" });
   const lines: string[] = [];
-  const supervisor = new Supervisor([talker("node"), talker("engine")], {
+  const supervisor = new Supervisor([talker("node", dir), talker("engine", dir)], {
     logDir: dir,
     report: (line) => lines.push(line),
     restart: FAST_RESTART,
