@@ -40,6 +40,7 @@ async function withEngine(
 requires({
   name: "hardening: a raised suggest_difficulty opens no grace; suggestions are capped",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ testbits: HARD_BITS }, {}, async (engine) => {
       const address = regtestAddress();
@@ -72,6 +73,7 @@ requires({
 requires({
   name: "hardening: a burst of suggest_difficulty yields one change now and the last one later",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ testbits: HARD_BITS }, {}, async (engine) => {
       const { client } = await connectMiner(engine, regtestAddress());
@@ -100,6 +102,7 @@ requires({
 requires({
   name: "hardening: protocol errors add up even between good requests; floods are cut off",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ testbits: HARD_BITS }, {}, async (engine) => {
       // "Missing method" used to be free, and any good line reset the count.
@@ -147,6 +150,7 @@ requires({
 requires({
   name: "hardening: answers over 1 KiB are sent, not dropped",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ testbits: HARD_BITS }, {}, async (engine) => {
       const client = await StratumClient.connect({ port: engine.stratumPort });
@@ -166,6 +170,7 @@ requires({
 requires({
   name: "hardening: an upper-case bech32 address gets its coinbase signature, logged lower-case",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "ckpool-case-" });
     try {

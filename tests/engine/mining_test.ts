@@ -120,6 +120,7 @@ requires({
 requires({
   name: "engine: mines a block with a full mempool, fees included in the coinbase",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "fillmempool",
   fn: () =>
     withEngine({ update_interval: 1 }, async ({ node, engine }) => {
       const address = regtestAddress("p2wpkh");

@@ -33,6 +33,7 @@ async function withEngine(
 requires({
   name: "engine: subscribe, session resumption, configure and extranonce.subscribe answers",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ nonce1length: 4, nonce2length: 6 }, async (engine) => {
       const first = await StratumClient.connect({ port: engine.stratumPort });
@@ -72,6 +73,7 @@ requires({
 requires({
   name: "engine: suggest_difficulty and vardiff send set_difficulty; the old one is honoured",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ mindiff: 1e-9, startdiff: 1e-9, vardiff_target_s: 60 }, async (engine) => {
       const address = regtestAddress();
@@ -103,6 +105,7 @@ requires({
 requires({
   name: "engine: handshake and idle timeouts close silent connections",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ handshake_timeout_s: 1, idle_timeout_s: 2 }, async (engine) => {
       const silent = await StratumClient.connect({ port: engine.stratumPort });

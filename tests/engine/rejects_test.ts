@@ -47,6 +47,7 @@ function plainShare(client: StratumClient, job: Job) {
 requires({
   name: "engine: rejects shares for every reason with the right Stratum code",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withHardEngine(async (node, engine) => {
       const address = regtestAddress();
@@ -146,6 +147,7 @@ requires({
 requires({
   name: "engine: version bits outside the negotiated mask are refused",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withHardEngine(async (_node, engine) => {
       const address = regtestAddress();

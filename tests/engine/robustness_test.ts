@@ -60,6 +60,7 @@ async function serverCloses(conn: Deno.TcpConn): Promise<void> {
 requires({
   name: "engine: binary garbage, half JSON and unknown methods get errors; others keep mining",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({}, async (engine) => {
       const address = regtestAddress();
@@ -99,6 +100,7 @@ requires({
 requires({
   name: "engine: a 1 MB line is refused and closed without harm",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ max_line_bytes: 16384 }, async (engine) => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: engine.stratumPort });
@@ -121,6 +123,7 @@ requires({
 requires({
   name: "engine: a miner that never reads is cut off at max_pending_bytes",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ max_pending_bytes: 4096 }, async (engine) => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: engine.stratumPort });
@@ -150,6 +153,7 @@ requires({
 requires({
   name: "engine: 1,000 connections from one address hit the per-IP limit; miners keep mining",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ max_conns_per_ip: 200 }, async (engine) => {
       const address = regtestAddress();
@@ -189,6 +193,7 @@ function sanitizerBuild(): boolean {
 (sanitizerBuild() ? Deno.test.ignore : requires)({
   name: "engine: an idle authorized connection costs under 4 KB of engine memory",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: () =>
     withEngine({ max_conns_per_ip: 5000 }, async (engine) => {
       const count = 1000;

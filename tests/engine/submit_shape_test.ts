@@ -46,6 +46,7 @@ function submitLine(id: string | null, params: unknown[]): string {
 requires({
   name: "engine: mining.submit gets the same reply whichever parser reads it",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-testbits",
   fn: async () => {
     const node = await startBitcoinNode({ testbits: HARD_BITS });
     try {

@@ -7,6 +7,8 @@
  * with a name that says which flag would enable it.
  */
 
+import { bitcoinNodeKind } from "./bitcoin_node.ts";
+
 export type PermissionName = "net" | "run" | "read" | "write" | "env" | "sys" | "ffi";
 
 /** The permissions in `names` that this process has not been granted. */
@@ -19,6 +21,12 @@ export interface RequiredTest {
   permissions: readonly PermissionName[];
   /** Needs Deno's unstable datagram API (`Deno.listenDatagram`, `--unstable-net`). */
   unstableNet?: boolean;
+  /**
+   * A feature only the project's stand-in node has (`-testbits`, `fillmempool`,
+   * `-blockrelaydelay`): with real bitcoind (env `BITCOIND`, or on PATH) the
+   * test is reported as ignored with this reason, never run and failed.
+   */
+  standInOnly?: string;
   fn: (t: Deno.TestContext) => void | Promise<void>;
   /** Defaults to true: suites that start servers leave no resource checks to Deno. */
   sanitizeResources?: boolean;
@@ -34,6 +42,9 @@ export function hasUnstableNet(): boolean {
 export function requires(test: RequiredTest): void {
   const missing = missingPermissions(test.permissions).map((name) => `--allow-${name}`);
   if (test.unstableNet && !hasUnstableNet()) missing.push("--unstable-net");
+  if (missing.length === 0 && test.standInOnly && bitcoinNodeKind() === "bitcoind") {
+    missing.push(`the stand-in node (${test.standInOnly}; real bitcoind has none)`);
+  }
   Deno.test({
     name: missing.length === 0 ? test.name : `${test.name} [ignored: needs ${missing.join(" ")}]`,
     ignore: missing.length > 0,

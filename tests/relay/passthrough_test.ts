@@ -153,6 +153,7 @@ relayTest({
 relayTest({
   name: "relay: a block its own node sees first moves miners at once, then the primary's template",
   permissions: SERVICE_PERMISSIONS,
+  standInOnly: "-blockrelaydelay, fillmempool",
   fn: async () => {
     // The relay's node tells the primary's node late, so the relay's own node is first.
     const topo = await startTopology({
