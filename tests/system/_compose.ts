@@ -17,35 +17,18 @@ import type {
   SystemStack,
 } from "./_system.ts";
 
+import { REGIONS } from "../../stack/topology_regions.ts";
+
 const REPO = new URL("../../", import.meta.url).pathname;
 
 /** The Compose service behind each name `deno task stack` uses. */
 const SERVICES: Record<ServiceName, string> = {
   "nats": "nats-hub",
-  "ckpool-eu": "ckpool-primary",
-  "ckpool-us-east": "ckpool-relay-us",
-  "ckpool-asia": "ckpool-relay-asia",
   "collector": "event-collector",
-};
-
-const REGION_SERVICES: Record<RegionName, { engine: string; publisher: string; node: string }> = {
-  "eu": { engine: "ckpool-primary", publisher: "nats-publisher-primary", node: "bitcoind-primary" },
-  "us-east": {
-    engine: "ckpool-relay-us",
-    publisher: "nats-publisher-relay-us",
-    node: "bitcoind-relay-us",
-  },
-  "asia": {
-    engine: "ckpool-relay-asia",
-    publisher: "nats-publisher-relay-asia",
-    node: "bitcoind-relay-asia",
-  },
-};
-
-const LATENCY: Record<RegionName, [number, number]> = {
-  "eu": [0, 0],
-  "us-east": [25, 5],
-  "asia": [75, 10],
+  ...Object.fromEntries(REGIONS.map((r) => [`ckpool-${r.name}`, r.compose.engine])) as Record<
+    `ckpool-${RegionName}`,
+    string
+  >,
 };
 
 /** Why Compose cannot run here, or null when `docker compose` answers. */
@@ -69,8 +52,8 @@ function override(): string {
   let text = "services:\n";
   text += publish("timescaledb", [5432]) + publish("redis", [6379]);
   text += publish("event-collector", [9102]);
-  for (const r of Object.values(REGION_SERVICES)) {
-    text += publish(r.publisher, [9101]) + publish(r.node, [38332]);
+  for (const { compose } of REGIONS) {
+    text += publish(compose.publisher, [9101]) + publish(compose.node, [38332]);
   }
   return text;
 }
@@ -117,8 +100,7 @@ export async function startComposeSystem(options: SystemOptions): Promise<System
   try {
     await run(["up", "-d", "--wait", "--build"]);
     const regions = {} as Record<RegionName, RegionEndpoints>;
-    for (const name of Object.keys(REGION_SERVICES) as RegionName[]) {
-      const s = REGION_SERVICES[name];
+    for (const { name, compose: s, latencyMs, jitterMs } of REGIONS) {
       const stratum = await hostPort(run, s.engine, 3333);
       const metrics = await hostPort(run, s.engine, 9100);
       const publisher = await hostPort(run, s.publisher, 9101);
@@ -137,8 +119,8 @@ export async function startComposeSystem(options: SystemOptions): Promise<System
           password: Deno.env.get("BITCOIN_RPC_PASSWORD") ?? "",
         },
         poolInstance: s.engine,
-        latencyMs: LATENCY[name][0],
-        jitterMs: LATENCY[name][1],
+        latencyMs,
+        jitterMs,
       };
     }
     const pg = await hostPort(run, "timescaledb", 5432);
