@@ -90,8 +90,11 @@ export class HeaderHasher {
     this.tail[15] = 640; // 80 bytes in bits
   }
 
-  /** sha256d(header with `nonce`), internal byte order (little-endian number). */
-  hash(nonce: number): Uint8Array {
+  /**
+   * sha256d(header with `nonce`), internal byte order (little-endian number),
+   * written into `out` (a new array by default; pass one to reuse it in a hot loop).
+   */
+  hash(nonce: number, out: Uint8Array = new Uint8Array(32)): Uint8Array {
     const w = this.w, s = this.s;
     w.set(this.tail.subarray(0, 16));
     // The nonce is little-endian in the header; SHA-256 reads big-endian words.
@@ -105,7 +108,6 @@ export class HeaderHasher {
     w[15] = 256;
     s.set(H0);
     compress(s, w);
-    const out = new Uint8Array(32);
     for (let i = 0; i < 8; i++) {
       out[i * 4] = s[i] >>> 24;
       out[i * 4 + 1] = s[i] >>> 16;
