@@ -13,7 +13,12 @@ import { bridgePort, bridgeServiceName } from "./topology_bridges.ts";
 import { publisherServiceName, publisherSocket } from "./topology_pipeline.ts";
 import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
-import { DEFAULT_MINING, type MiningSettings } from "./topology_settings.ts";
+import {
+  DEFAULT_FAILOVER_THRESHOLD_S,
+  DEFAULT_MINING,
+  DEFAULT_RECONNECT_INTERVAL_S,
+  type MiningSettings,
+} from "./topology_settings.ts";
 
 /**
  * Share difficulty for CPU miners: a JavaScript thread hashing at ~30-50 kH/s
@@ -86,8 +91,8 @@ export function engineConfig(config: StackConfig, region: Region): Record<string
       port: relayPort,
       template_push_port: relayPort,
       auth_token: settings.relayAuthToken,
-      reconnect_interval: 5,
-      failover_threshold: 3,
+      reconnect_interval: settings.reconnectIntervalS ?? DEFAULT_RECONNECT_INTERVAL_S,
+      failover_threshold: settings.failoverThresholdS ?? DEFAULT_FAILOVER_THRESHOLD_S,
     },
   };
 }

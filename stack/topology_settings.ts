@@ -6,6 +6,9 @@
  *                         private OP_TRUE signet (-signet -signetchallenge=51)
  *   TBG_RELAY_MODE        relay engines' mode: passthrough | primary   (passthrough)
  *   TBG_RELAY_AUTH_TOKEN  relay link secret shared by eu and the relays (tbg-local-relay-token)
+ *   TBG_FAILOVER_THRESHOLD        relay engines' primary.failover_threshold: seconds without
+ *                                 the primary before a relay mines its own node's templates (3)
+ *   TBG_RELAY_RECONNECT_INTERVAL  relay engines' primary.reconnect_interval, seconds (5)
  *   TBG_MINER_ADDRESS     the demo miners' payout address, valid on TBG_CHAIN
  *                         (demoMinerAddress(chain): bcrt1... on regtest, tb1... on signet)
  *   TBG_DEMO_MINER        demo miners: 1 (every region), 0 (none) or a region list (1)
@@ -48,6 +51,14 @@ export function parseChain(value: string | undefined, source = "TBG_CHAIN"): Cha
 
 export type RelayMode = "passthrough" | "primary";
 
+/**
+ * Relay link timings of the stack's relay engines (TBG_FAILOVER_THRESHOLD,
+ * TBG_RELAY_RECONNECT_INTERVAL). Shorter than the engine's own defaults (10 s
+ * and 5 s, docs/engine.md) so a stopped primary shows in the live view soon.
+ */
+export const DEFAULT_FAILOVER_THRESHOLD_S = 3;
+export const DEFAULT_RECONNECT_INTERVAL_S = 5;
+
 export interface MiningSettings {
   /** The chain of every region's node (absent: regtest). */
   chain?: Chain;
@@ -58,6 +69,10 @@ export interface MiningSettings {
    */
   relayMode: RelayMode;
   relayAuthToken: string;
+  /** Relay engines' `primary.failover_threshold`, whole seconds (absent: DEFAULT_FAILOVER_THRESHOLD_S). */
+  failoverThresholdS?: number;
+  /** Relay engines' `primary.reconnect_interval`, whole seconds (absent: DEFAULT_RECONNECT_INTERVAL_S). */
+  reconnectIntervalS?: number;
   minerAddress: string;
   demoMiner: boolean;
   /** Regions that run a demo miner; null: every region (when `demoMiner`). */
@@ -70,6 +85,8 @@ export const DEFAULT_MINING: MiningSettings = {
   chain: "regtest",
   relayMode: "passthrough",
   relayAuthToken: "tbg-local-relay-token",
+  failoverThresholdS: DEFAULT_FAILOVER_THRESHOLD_S,
+  reconnectIntervalS: DEFAULT_RECONNECT_INTERVAL_S,
   minerAddress: DEMO_MINER_ADDRESS,
   demoMiner: true,
   engineBin: null,
@@ -86,6 +103,16 @@ export function resolveMiningSettings(env: EnvLookup): MiningSettings {
     // The engine refuses relay tokens shorter than 16 bytes (config: primary.auth_token).
     throw new Error("TBG_RELAY_AUTH_TOKEN must have at least 16 characters");
   }
+  const failoverThresholdS = parseSeconds(
+    env,
+    "TBG_FAILOVER_THRESHOLD",
+    DEFAULT_FAILOVER_THRESHOLD_S,
+  );
+  const reconnectIntervalS = parseSeconds(
+    env,
+    "TBG_RELAY_RECONNECT_INTERVAL",
+    DEFAULT_RECONNECT_INTERVAL_S,
+  );
   const address = env("TBG_MINER_ADDRESS") ?? demoMinerAddress(chain);
   try {
     decodeAddress(address, NETWORKS[chain]);
@@ -102,11 +129,24 @@ export function resolveMiningSettings(env: EnvLookup): MiningSettings {
     chain,
     relayMode: mode,
     relayAuthToken: token,
+    failoverThresholdS,
+    reconnectIntervalS,
     minerAddress: address,
     demoMiner: demoMinerRegions === null || demoMinerRegions.length > 0,
     demoMinerRegions,
     engineBin: env("CKPOOL_BIN") || null,
   };
+}
+
+/** Whole seconds 1-3600 (the engine's range for primary.* timings), or `fallback` when unset. */
+function parseSeconds(env: EnvLookup, name: string, fallback: number): number {
+  const value = env(name);
+  if (value === undefined || value === "") return fallback;
+  const seconds = Number(value);
+  if (!/^[0-9]+$/.test(value) || seconds < 1 || seconds > 3600) {
+    throw new Error(`${name} must be whole seconds 1-3600 (got "${value}")`);
+  }
+  return seconds;
 }
 
 const DEMO_REGIONS = ["eu", "us-east", "asia"] as const;

@@ -1,7 +1,10 @@
 /**
  * The native SystemStack: runs stack/up.ts (the real supervisor and topology
  * of `deno task up`) as a child on free ports (TBG_STACK_PORT_BASE=0) in a temp
- * data dir, demo miners off, and steers it through its control socket.
+ * data dir, demo miners off, and steers it through its control socket. The
+ * relays' failover_threshold and reconnect_interval are short, set through the
+ * stack's config (TBG_FAILOVER_THRESHOLD, TBG_RELAY_RECONNECT_INTERVAL), so a
+ * suite that stops the primary waits seconds, not the defaults.
  */
 
 import { control } from "../../stack/control/client.ts";
@@ -20,6 +23,10 @@ import type {
 } from "./_system.ts";
 
 const UP = new URL("../../stack/up.ts", import.meta.url).pathname;
+
+/** Seconds, as the system suites want them (stack defaults: 3 and 5). */
+const FAILOVER_THRESHOLD_S = 2;
+const RECONNECT_INTERVAL_S = 1;
 
 interface StackFile {
   services: Array<{ name: string; endpoint: string }>;
@@ -75,6 +82,8 @@ export async function startNativeSystem(options: SystemOptions): Promise<SystemS
       TBG_STACK_DIR: stackDir,
       TBG_STACK_PORT_BASE: "0",
       TBG_DEMO_MINER: "0",
+      TBG_FAILOVER_THRESHOLD: String(FAILOVER_THRESHOLD_S),
+      TBG_RELAY_RECONNECT_INTERVAL: String(RECONNECT_INTERVAL_S),
       CKPOOL_BIN: bin,
       NO_COLOR: "1",
     },
