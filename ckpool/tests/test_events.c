@@ -20,7 +20,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define WAIT_S 10.0
+/* Upper bound for every wait on a condition: generous, because a busy
+ * machine may starve the emitter and consumer threads for a while. */
+#define WAIT_S 30.0
 
 /* ---- a consumer on its own thread ---- */
 
@@ -30,7 +32,7 @@ struct consumer {
 	int fd;
 	pthread_t thread;
 	atomic_bool paused, quit;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;    /* held while reading, so a pause is exact */
 	json_t *received;        /* array of parsed envelopes */
 	atomic_int bad;          /* datagrams that were not JSON */
 };
@@ -58,23 +60,37 @@ static void *consumer_main(void *arg)
 		ssize_t n;
 		json_t *j;
 
-		if (atomic_load(&cons.paused) || poll(&pfd, 1, 20) <= 0) {
-			usleep(5000);
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		pthread_mutex_lock(&cons.lock);
+		if (atomic_load(&cons.paused)) {
+			pthread_mutex_unlock(&cons.lock);
+			usleep(5000);   /* idle while paused; consumer_resume ends it */
 			continue;
 		}
 		n = recv(cons.fd, dgram, sizeof(dgram) - 1, MSG_DONTWAIT);
-		if (n <= 0)
-			continue;
-		j = json_loadb(dgram, (size_t)n, 0, NULL);
-		if (!j) {
+		j = n > 0 ? json_loadb(dgram, (size_t)n, 0, NULL) : NULL;
+		if (j)
+			json_array_append_new(cons.received, j);
+		else if (n > 0)
 			atomic_fetch_add(&cons.bad, 1);
-			continue;
-		}
-		pthread_mutex_lock(&cons.lock);
-		json_array_append_new(cons.received, j);
 		pthread_mutex_unlock(&cons.lock);
 	}
 	return NULL;
+}
+
+/* Once this returns the consumer reads nothing more: the pause is checked
+ * under the lock every read holds, so no read in progress can slip by. */
+static void consumer_pause(void)
+{
+	pthread_mutex_lock(&cons.lock);
+	atomic_store(&cons.paused, true);
+	pthread_mutex_unlock(&cons.lock);
+}
+
+static void consumer_resume(void)
+{
+	atomic_store(&cons.paused, false);
 }
 
 static void consumer_open(void)
@@ -161,12 +177,33 @@ static bool wait_for_settled(uint64_t emitted, uint64_t dropped)
 	return false;
 }
 
+/* Waits until each of `total` events was either received or dropped, and
+ * the emitter has counted every one it sent (it counts after send(), so
+ * the consumer may see an event before its count moves). */
+static void wait_for_all_accounted(size_t total)
+{
+	double until = now_monotonic() + WAIT_S;
+
+	while (now_monotonic() < until) {
+		uint64_t dropped = events_dropped_total();
+
+		if (received_count() + dropped == total && events_emitted_total() + dropped == total)
+			return;
+		usleep(2000);
+	}
+	fail_msg("of %zu events received %zu, emitted %llu, dropped %llu", total,
+		 received_count(), (unsigned long long)events_emitted_total(),
+		 (unsigned long long)events_dropped_total());
+}
+
 static void start_events(size_t hwm, const char *const *types)
 {
 	struct events_config cfg = {
 		.enabled = true, .socket_path = cons.path, .types = types, .buffer_hwm = hwm,
 		.hashrate_interval_sec = 60, .region = "asia", .pool_instance = "ckpool-relay-asia",
-		.reconnect_ms = 50, .flush_ms = 2000,
+		/* A stop waits for the queue to drain, however slowly the
+		 * consumer is scheduled; no test relies on the deadline. */
+		.reconnect_ms = 50, .flush_ms = 30000,
 	};
 	char err[256];
 
@@ -197,6 +234,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	consumer_resume();      /* a failed test may leave it paused */
 	events_stop();
 	if (cons.fd >= 0)
 		consumer_close();
@@ -291,8 +329,9 @@ static void test_absent_consumer_drops_show_as_seq_gap(void **state)
 
 	/* The consumer comes back: events flow again once the emitter retries. */
 	consumer_open();
-	for (int i = 0; received_count() == FIRST && i < 1000; i++) {
-		emit_numbered("miner_disconnected", i);
+	for (double until = now_monotonic() + WAIT_S;
+	     received_count() == FIRST && now_monotonic() < until;) {
+		emit_numbered("miner_disconnected", 0);
 		usleep(10000);
 	}
 	assert_true(received_count() > FIRST);
@@ -315,7 +354,7 @@ static void test_queue_overflow_is_counted_by_type(void **state)
 	json_t *env;
 
 	(void)state;
-	atomic_store(&cons.paused, true);
+	consumer_pause();
 	start_events(8, NULL);
 	for (int i = 0; i < N; i++) {
 		emit_numbered("diff_updated", i);
@@ -331,14 +370,9 @@ static void test_queue_overflow_is_counted_by_type(void **state)
 	 * is exact however the emitter thread is scheduled. */
 	assert_true(events_queue_depth() <= 8 + 64);
 	assert_int_equal(events_queue_capacity(), 8);
-	atomic_store(&cons.paused, false);
+	consumer_resume();
 	/* Every event is either received or counted as dropped. */
-	{
-		double until = now_monotonic() + WAIT_S;
-
-		while (received_count() + events_dropped_total() < total && now_monotonic() < until)
-			usleep(2000);
-	}
+	wait_for_all_accounted(total);
 	got = received_count();
 	assert_int_equal(got + events_dropped_total(), total);
 	assert_int_equal(stats_of("diff_updated").dropped + stats_of("block_found").dropped,
@@ -364,13 +398,14 @@ static void test_block_found_survives_a_full_queue(void **state)
 	double until = now_monotonic() + WAIT_S;
 
 	(void)state;
-	atomic_store(&cons.paused, true);
+	consumer_pause();
 	start_events(8, NULL);
 	/* The consumer does not read: its socket fills, the emitter waits on it
-	 * and the ring fills up with ordinary events. */
+	 * and the ring fills up with ordinary events, until they are dropped. */
 	for (int i = 0; i < 200; i++)
 		emit_numbered("share_submitted", i);
-	while (events_queue_depth() < 8 && now_monotonic() < until) {
+	while ((events_queue_depth() < 8 || stats_of("share_submitted").dropped == 0)
+	       && now_monotonic() < until) {
 		emit_numbered("share_submitted", -1);
 		usleep(1000);
 	}
@@ -380,7 +415,7 @@ static void test_block_found_survives_a_full_queue(void **state)
 		emit_numbered("block_found", i);
 	assert_int_equal(stats_of("block_found").dropped, 0);
 	assert_int_equal(stats_of("block_found").queued, 10);
-	atomic_store(&cons.paused, false);
+	consumer_resume();
 	until = now_monotonic() + WAIT_S;
 	while (stats_of("block_found").emitted < 10 && now_monotonic() < until)
 		usleep(2000);
@@ -510,7 +545,6 @@ static void test_many_producers(void **state)
 	pthread_t threads[PRODUCERS];
 	size_t total = PRODUCERS * PER_PRODUCER, got;
 	json_int_t prev = 0;
-	double until;
 
 	(void)state;
 	start_events(256, NULL);
@@ -518,9 +552,7 @@ static void test_many_producers(void **state)
 		pthread_create(&threads[i], NULL, produce, (void *)i);
 	for (int i = 0; i < PRODUCERS; i++)
 		pthread_join(threads[i], NULL);
-	until = now_monotonic() + WAIT_S;
-	while (received_count() + events_dropped_total() < total && now_monotonic() < until)
-		usleep(2000);
+	wait_for_all_accounted(total);
 	got = received_count();
 	assert_int_equal(got + events_dropped_total(), total);
 	for (size_t i = 0; i < got; i++) {

@@ -18,6 +18,11 @@
 #include <unistd.h>
 
 #define MAX_CONNS 8
+/* The shared server never times out a client that is merely descheduled;
+ * the timeout tests get their own server with a short read timeout. */
+#define PATIENT_TIMEOUT_MS 30000
+#define SHORT_TIMEOUT_MS 1000
+#define CLIENT_WAIT_S 30
 
 static atomic_int ticks;
 static char last_query[64];
@@ -35,11 +40,11 @@ static void on_tick(double now, void *ctx)
 	atomic_fetch_add(&ticks, 1);
 }
 
-static int start_server(void **state)
+static struct http_server *server_with_timeout(int read_timeout_ms)
 {
 	struct http_server_options opt = { .max_request_bytes = 8192,
 					   .max_connections = MAX_CONNS,
-					   .read_timeout_ms = 300 };
+					   .read_timeout_ms = read_timeout_ms };
 	struct http_server *s = http_server_new(&opt);
 	char err[256];
 
@@ -49,7 +54,12 @@ static int start_server(void **state)
 	if (http_server_start(s, "127.0.0.1:0", err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_true(http_server_port(s) > 0);
-	*state = s;
+	return s;
+}
+
+static int start_server(void **state)
+{
+	*state = server_with_timeout(PATIENT_TIMEOUT_MS);
 	return 0;
 }
 
@@ -63,7 +73,7 @@ static int connect_to(struct http_server *s)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET,
 				    .sin_port = htons((uint16_t)http_server_port(s)) };
-	struct timeval tv = { .tv_sec = 5 };
+	struct timeval tv = { .tv_sec = CLIENT_WAIT_S };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -150,12 +160,15 @@ static void test_oversize_request_gets_431(void **state)
 
 static void test_silent_client_times_out(void **state)
 {
+	struct http_server *s = server_with_timeout(SHORT_TIMEOUT_MS);
 	char resp[4096];
-	int fd = connect_to(*state);
+	int fd = connect_to(s);
 
+	(void)state;
 	assert_int_equal(send(fd, "GET /hel", 8, 0), 8);
 	assert_int_equal(read_response(fd, resp, sizeof(resp)), 408);
 	close(fd);
+	http_server_free(s);
 }
 
 static void test_client_closing_early_is_harmless(void **state)
@@ -174,13 +187,15 @@ static void test_client_closing_early_is_harmless(void **state)
 
 static void test_too_many_connections_wait_their_turn(void **state)
 {
+	struct http_server *s = server_with_timeout(SHORT_TIMEOUT_MS);
 	int idle[MAX_CONNS], extra[MAX_CONNS * 2];
 	char resp[4096];
 
+	(void)state;
 	for (int i = 0; i < MAX_CONNS; i++)
-		idle[i] = connect_to(*state);
+		idle[i] = connect_to(s);
 	for (int i = 0; i < MAX_CONNS * 2; i++) {
-		extra[i] = connect_to(*state);
+		extra[i] = connect_to(s);
 		assert_int_equal(send(extra[i], "GET /hello HTTP/1.1\r\n\r\n", 23, MSG_NOSIGNAL), 23);
 	}
 	/* The silent ones time out, then everyone queued behind them is served. */
@@ -192,12 +207,13 @@ static void test_too_many_connections_wait_their_turn(void **state)
 		assert_int_equal(read_response(extra[i], resp, sizeof(resp)), 200);
 		close(extra[i]);
 	}
-	assert_int_equal(request(*state, "GET /hello HTTP/1.1\r\n\r\n", resp, sizeof(resp)), 200);
+	assert_int_equal(request(s, "GET /hello HTTP/1.1\r\n\r\n", resp, sizeof(resp)), 200);
+	http_server_free(s);
 }
 
 static void test_ticks_run(void **state)
 {
-	double until = now_monotonic() + 5;
+	double until = now_monotonic() + CLIENT_WAIT_S;
 	int start = atomic_load(&ticks);
 
 	(void)state;

@@ -7,6 +7,7 @@
 #include "helpers.h"
 #include "gbt_fixture.h"
 #include "jobs.h"
+#include "util.h"
 #include "workbase.h"
 
 #include <pthread.h>
@@ -44,12 +45,14 @@ static void *publisher(void *arg)
 static void test_clearing_the_listener_waits_for_a_running_call(void **state)
 {
 	pthread_t t;
+	double until = now_monotonic() + 30;   /* bounded: a broken publisher fails, not hangs */
 
 	(void)state;
 	jobs_set_listener(slow_listener);
 	assert_int_equal(pthread_create(&t, NULL, publisher, NULL), 0);
-	while (!atomic_load(&entered))
+	while (!atomic_load(&entered) && now_monotonic() < until)
 		usleep(100);
+	assert_true(atomic_load(&entered));
 	jobs_set_listener(NULL);
 	atomic_store(&cleared, 1);
 	pthread_join(t, NULL);
