@@ -185,7 +185,8 @@ static void note_unknown_keys(struct config *cfg, json_t *obj, const char *prefi
 				found = true;
 		if (found || n >= CONFIG_MAX_UNKNOWN)
 			continue;
-		if (asprintf(&cfg->unknown_keys[n], "%s%s", prefix, key) > 0)
+		/* >= 0: an empty key ("") is unknown too, and its string must be kept (freed) */
+		if (asprintf(&cfg->unknown_keys[n], "%s%s", prefix, key) >= 0)
 			n++;
 		else
 			cfg->unknown_keys[n] = NULL;
