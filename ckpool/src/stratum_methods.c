@@ -21,6 +21,7 @@
 #include "stats.h"
 #include "stratum.h"
 #include "submit.h"
+#include "submit_parse.h"
 #include "util.h"
 #include "workbase.h"
 
@@ -44,7 +45,7 @@ enum stratum_error {
 
 #define MAX_USERNAME 128
 #define MAX_USER_AGENT 64
-#define ID_TEXT_MAX 96
+#define ID_TEXT_MAX SUBMIT_ID_TEXT_MAX
 /* Protocol errors (unparseable lines, malformed requests, refused logins)
  * add one each to a score that drains by one every PROTOCOL_ERROR_DECAY_S;
  * at MAX_BAD_LINES the connection is closed. */
@@ -651,13 +652,6 @@ struct submission {
 	uint32_t ntime, nonce, version_bits;
 };
 
-/* The params of a mining.submit: strings when every one of 5 or 6 is a
- * string, otherwise n == 0 (invalid). */
-struct submit_params {
-	const char *v[6];
-	size_t n;
-};
-
 static int decode_submission(const struct submit_params *p, struct submission *s)
 {
 	size_t n = p->n;
@@ -1060,179 +1054,18 @@ static void dispatch(struct conn *c, const char *method, const json_t *id, const
 
 /* ---- mining.submit without jansson ----
  *
- * Nearly every line is a share, so the common shape of a submit is read
- * here without building a JSON tree: an object with "id" (null, a plain
- * integer or a plain string), "method": "mining.submit", "params" of 5 or 6
- * strings, and any other keys with plain string values. Every string must
- * be printable ASCII without escapes. Anything else (and any doubt) returns
- * false and goes through jansson, which then decides exactly as before: on
- * what this accepts, both read the same id, method and params. */
-
-#define FAST_SUBMIT_MAX 512         /* bytes of param text kept */
-
-struct fast_submit {
-	char idt[ID_TEXT_MAX];
-	bool have_id, have_method, have_params;
-	struct submit_params params;
-	char text[FAST_SUBMIT_MAX];
-	size_t text_len;
-};
-
-static const char *skip_space(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* A string of printable ASCII without escapes at *p: its contents in *s,
- * *n; *p moves past it. */
-static bool plain_string(const char **p, const char *end, const char **s, size_t *n)
-{
-	const char *q;
-
-	if (*p >= end || **p != '"')
-		return false;
-	for (q = *p + 1; q < end && *q != '"'; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e || *q == '\\')
-			return false;
-	if (q >= end)
-		return false;
-	*s = *p + 1;
-	*n = (size_t)(q - *s);
-	*p = q + 1;
-	return true;
-}
-
-static bool fast_id(const char **p, const char *end, char idt[ID_TEXT_MAX])
-{
-	const char *q = *p, *s;
-	size_t n;
-
-	if (q < end && *q == '"') {
-		if (!plain_string(p, end, &s, &n))
-			return false;
-		/* text_of_id: plain strings up to ID_TEXT_MAX - 3 echoed, else null */
-		if (n <= ID_TEXT_MAX - 3)
-			snprintf(idt, ID_TEXT_MAX, "\"%.*s\"", (int)n, s);
-		else
-			snprintf(idt, ID_TEXT_MAX, "null");
-		return true;
-	}
-	if ((size_t)(end - q) >= 4 && !memcmp(q, "null", 4)) {
-		*p = q + 4;
-		snprintf(idt, ID_TEXT_MAX, "null");
-		return true;
-	}
-	s = q;
-	if (q < end && *q == '-')
-		q++;
-	n = 0;
-	while (q + n < end && isdigit((unsigned char)q[n]))
-		n++;
-	/* 1 to 18 digits, no leading zero, no "-0", no fraction or exponent */
-	if (!n || n > 18 || (q[0] == '0' && (n > 1 || s != q)))
-		return false;
-	q += n;
-	if (q < end && (*q == '.' || *q == 'e' || *q == 'E'))
-		return false;
-	memcpy(idt, s, (size_t)(q - s));
-	idt[q - s] = '\0';
-	*p = q;
-	return true;
-}
-
-static bool fast_params(const char **p, const char *end, struct fast_submit *f)
-{
-	const char *q = *p, *s;
-	size_t n;
-
-	if (q >= end || *q != '[')
-		return false;
-	q = skip_space(q + 1, end);
-	if (q < end && *q == ']')
-		return false;                /* no params: invalid, jansson's to answer */
-	for (;;) {
-		if (f->params.n == 6 || !plain_string(&q, end, &s, &n)
-		    || f->text_len + n + 1 > sizeof(f->text))
-			return false;
-		memcpy(f->text + f->text_len, s, n);
-		f->text[f->text_len + n] = '\0';
-		f->params.v[f->params.n++] = f->text + f->text_len;
-		f->text_len += n + 1;
-		q = skip_space(q, end);
-		if (q < end && *q == ']')
-			break;
-		if (q >= end || *q != ',')
-			return false;
-		q = skip_space(q + 1, end);
-	}
-	if (f->params.n != 5 && f->params.n != 6)
-		return false;
-	*p = q + 1;
-	return true;
-}
-
-static bool fast_member(const char **p, const char *end, struct fast_submit *f)
-{
-	const char *key, *s;
-	size_t klen, n;
-
-	if (!plain_string(p, end, &key, &klen))
-		return false;
-	*p = skip_space(*p, end);
-	if (*p >= end || **p != ':')
-		return false;
-	*p = skip_space(*p + 1, end);
-	if (klen == 2 && !memcmp(key, "id", 2)) {
-		if (f->have_id)
-			return false;
-		f->have_id = true;
-		return fast_id(p, end, f->idt);
-	}
-	if (klen == 6 && !memcmp(key, "method", 6)) {
-		if (f->have_method || !plain_string(p, end, &s, &n) || n != 13
-		    || memcmp(s, "mining.submit", 13))
-			return false;
-		f->have_method = true;
-		return true;
-	}
-	if (klen == 6 && !memcmp(key, "params", 6)) {
-		if (f->have_params)
-			return false;
-		f->have_params = true;
-		return fast_params(p, end, f);
-	}
-	return plain_string(p, end, &s, &n);  /* another key, e.g. "jsonrpc" */
-}
+ * Nearly every line is a share: submit_parse.h reads the common shape of a
+ * submit without building a JSON tree. Anything it refuses goes through
+ * jansson, which then decides exactly as before; on what it accepts, both
+ * read the same id, method and params (fuzz/fuzz_submit_parse.c). */
 
 /* True when the line was a submit of the common shape and is handled. */
 static bool try_fast_submit(struct conn *c, const char *line, size_t len)
 {
-	const char *p = line, *end = line + len;
-	struct fast_submit f;
+	struct submit_fast f;
 
-	f.have_id = f.have_method = f.have_params = false;
-	f.params.n = 0;
-	f.text_len = 0;
-	p = skip_space(p, end);
-	if (p >= end || *p != '{')
+	if (!submit_parse_fast(line, len, &f))
 		return false;
-	p = skip_space(p + 1, end);
-	for (;;) {
-		if (!fast_member(&p, end, &f))
-			return false;
-		p = skip_space(p, end);
-		if (p < end && *p == '}')
-			break;
-		if (p >= end || *p != ',')
-			return false;
-		p = skip_space(p + 1, end);
-	}
-	if (skip_space(p + 1, end) != end || !f.have_method || !f.have_params)
-		return false;
-	if (!f.have_id)
-		snprintf(f.idt, sizeof(f.idt), "null");
 	handle_submit(c, f.idt, &f.params);
 	return true;
 }
