@@ -81,6 +81,7 @@ requires({
         const changes = () =>
           client.notifications.filter((n) => n.method === "mining.set_difficulty").length;
         const before = changes();
+        const started = performance.now();
         for (let i = 0; i < 10; i++) {
           await client.suggestDifficulty(i % 2 ? 2e-6 : 1e-6, true);
         }
@@ -90,9 +91,14 @@ requires({
           "the held-back suggestion",
         );
         await client.suggestDifficulty(3e-6, true);
-        assertEquals(changes(), before + 1, "only the first suggestion is applied at once");
+        // One change per 5 s (the engine's limit): a burst that a busy
+        // machine stretched past 5 s may rightly have had one more.
+        const extra = Math.floor((performance.now() - started) / 5000);
+        const now = changes() - before;
+        assert(now >= 1 && now <= 1 + extra, `${now} changes at once (burst allows ${1 + extra})`);
         await last;
-        assertEquals(changes(), before + 2);
+        const total = changes() - before;
+        assert(total >= 2 && total <= 2 + extra, `${total} changes in all`);
       } finally {
         await client.close();
       }
@@ -112,7 +118,10 @@ requires({
         await sloppy.extranonceSubscribe().catch(() => null);
       }
       assertEquals((await sloppy.closed).by, "server");
-      assert(engine.logs().includes('"reason":"too many malformed lines"'));
+      // the log comes through a pipe and may trail the close
+      await waitFor(() => engine.logs().includes('"reason":"too many malformed lines"'), {
+        what: "the malformed-lines close in the log",
+      });
       await sloppy.close();
 
       // Thousands of requests at once: closed for the rate, not served.
@@ -182,7 +191,10 @@ requires({
         const { client, job } = await connectMiner(engine, upper, { worker: "Rig1" });
         try {
           assert(toHex(job.coinb1).includes(asciiHex("case-sig")), "signature of the address");
-          const authorized = engine.logLines().find((l) => l.msg === "miner authorized");
+          const authorized = await waitFor(
+            () => engine.logLines().find((l) => l.msg === "miner authorized"),
+            { what: "the miner-authorized log line" },
+          );
           assertEquals(authorized?.address, address);
           assertEquals(authorized?.worker, "Rig1");
           // Shares are submitted with the name the miner typed.

@@ -12,7 +12,7 @@ import { startBitcoinNode } from "../harness/bitcoin_node.ts";
 import { startEngine } from "../harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../harness/ports.ts";
-import { connectMiner, mineShare, regtestAddress, submitShare } from "../engine/miner.ts";
+import { connectMiner, mineShare, onNewTip, regtestAddress, submitShare } from "../engine/miner.ts";
 import { type Envelope, EventConsumer, mineNonBlock } from "./_helpers.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -195,7 +195,8 @@ requires({
         const block = mineShare(client, job, { difficulty: 1e-9 });
         assert(block.isBlock);
         assertEquals(await submitShare(client, worker, block), { result: true, error: null });
-        await client.nextNotify();
+        // the block's new tip, not just the next notify (a periodic update may come first)
+        await client.waitForJob(onNewTip(job));
         // Not a block: a block solution for a replaced job is submitted anyway.
         const stale = mineNonBlock(client, job);
         assertEquals((await submitShare(client, worker, stale)).error?.code, 21);
