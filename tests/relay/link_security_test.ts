@@ -190,7 +190,9 @@ relayTest({
         const m = await scrapeMetrics(topo.primary.engine);
         return (m.get("ckpool_relay_auth_failures_total") ?? 0) >= 2 &&
             (m.get('ckpool_relay_frames_rejected_total{reason="bad_magic"}') ?? 0) >= 1 &&
-            (m.get('ckpool_relay_frames_rejected_total{reason="oversize"}') ?? 0) >= 1
+            (m.get('ckpool_relay_frames_rejected_total{reason="oversize"}') ?? 0) >= 1 &&
+            // the raw relay that authenticated has closed; the primary sees it soon after
+            m.get("ckpool_relay_connected_relays") === 1
           ? m
           : null;
       }, { what: "the refusals counted" });
