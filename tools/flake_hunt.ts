@@ -161,12 +161,18 @@ async function runOnce(
   onChild: (c: Deno.ChildProcess | null) => void,
 ): Promise<RunResult & { output: Uint8Array }> {
   const started = performance.now();
-  const child = new Deno.Command(opts.command[0], {
-    args: opts.command.slice(1),
-    stdin: "null",
-    stdout: opts.verbose ? "inherit" : "piped",
-    stderr: opts.verbose ? "inherit" : "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(opts.command[0], {
+      args: opts.command.slice(1),
+      stdin: "null",
+      stdout: opts.verbose ? "inherit" : "piped",
+      stderr: opts.verbose ? "inherit" : "piped",
+    }).spawn();
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new UsageError(`cannot run "${opts.command[0]}": ${why}`);
+  }
   onChild(child);
   let output = new Uint8Array();
   let code: number;
@@ -234,6 +240,10 @@ async function main(): Promise<number> {
       }
       if (!r.ok && opts.stopOnFail) break;
     }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`flake_hunt: ${e.message}`);
+    return 2;
   } finally {
     await hog.stop();
     for (const s of signals) Deno.removeSignalListener(s, onSignal);

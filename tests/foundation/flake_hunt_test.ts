@@ -153,6 +153,11 @@ Deno.test("a real hunt: hogs run during the command and are gone afterwards", as
     const usage = await runTool(["--runs", "none", "true"]);
     assert.equal(usage.code, 2);
     assert.match(usage.text, /--runs must be an integer >= 1, got "none"/);
+
+    const missing = await runTool(["--runs", "2", "--hogs", "1", "--", "no-such-command-fh"]);
+    assert.equal(missing.code, 2, missing.text);
+    assert.match(missing.text, /cannot run "no-such-command-fh"/);
+    assert.deepEqual(await hogsWatching(missing.pid), []);
   } finally {
     await Deno.remove(logDir, { recursive: true });
   }
