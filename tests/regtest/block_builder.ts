@@ -1,10 +1,14 @@
 /**
  * An independent block builder for the regtest tests, written from BIP 34 /
  * 141 / 144 and the block format with node:crypto only. It deliberately
- * shares no code with stack/bitcoin, so a bug there cannot cancel out here.
+ * shares no code with stack/bitcoin, so a bug there cannot cancel out here:
+ * stack/bitcoin's midstate hasher only pre-filters nonces when grinding proof
+ * of work (signet needs ~5 million headers per block), and every candidate is
+ * checked here with node:crypto before it is used.
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { HeaderHasher } from "../../stack/bitcoin/hash.ts";
 
 export const hex = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex");
@@ -170,6 +174,30 @@ export interface BlockSpec {
   /** "valid" (default): grind until hash <= target; "invalid": until hash > target. */
   pow?: "valid" | "invalid";
   payTo?: Uint8Array;
+  /**
+   * Signet (BIP 325): solution bytes (scriptSig and witness stack, serialized)
+   * pushed after the 4-byte signet header into the witness commitment output.
+   */
+  signetSolution?: Uint8Array;
+}
+
+const SIGNET_HEADER = Uint8Array.of(0xec, 0xc7, 0xda, 0xa2);
+
+/** A minimal script push of `data` (direct or OP_PUSHDATA1/2). */
+export function pushData(data: Uint8Array): Uint8Array {
+  if (data.length < 0x4c) return join(Uint8Array.of(data.length), data);
+  if (data.length <= 0xff) return join(Uint8Array.of(0x4c, data.length), data);
+  return join(Uint8Array.of(0x4d, data.length & 0xff, data.length >> 8), data);
+}
+
+/** A BIP 325 solution: scriptSig, then the witness stack, each length-prefixed. */
+export function signetSolution(scriptSig: Uint8Array, witness: Uint8Array[] = []): Uint8Array {
+  return join(
+    compactSize(scriptSig.length),
+    scriptSig,
+    compactSize(witness.length),
+    ...witness.flatMap((w) => [compactSize(w.length), w]),
+  );
 }
 
 export function targetOf(bits: string): bigint {
@@ -180,6 +208,37 @@ export function targetOf(bits: string): bigint {
 }
 
 const asNumber = (hashInternal: Uint8Array): bigint => BigInt("0x" + hex(flip(hashInternal)));
+
+/**
+ * Sets the header's nonce so that its hash meets `target` (or, for
+ * `wantValid` false, misses it); returns that hash in internal order.
+ */
+function grind(header: Uint8Array, target: bigint, wantValid: boolean): Uint8Array {
+  const view = new DataView(header.buffer, header.byteOffset, 80);
+  const meets = (nonce: number): Uint8Array | null => {
+    view.setUint32(76, nonce, true);
+    const hash = dsha(header);
+    return (asNumber(hash) <= target) === wantValid ? hash : null;
+  };
+  if (!wantValid) {
+    for (let nonce = 0;; nonce++) {
+      const hash = meets(nonce);
+      if (hash) return hash;
+    }
+  }
+  // The hash read as a number is little-endian: its top 32 bits are bytes 31..28.
+  const topLimit = Number(target >> 224n);
+  const hasher = new HeaderHasher(header);
+  const digest = new Uint8Array(32);
+  for (let nonce = 0; nonce <= 0xffffffff; nonce++) {
+    hasher.hash(nonce, digest);
+    const top = ((digest[31] << 24) | (digest[30] << 16) | (digest[29] << 8) | digest[28]) >>> 0;
+    if (top > topLimit) continue;
+    const hash = meets(nonce);
+    if (hash) return hash;
+  }
+  throw new Error("no nonce meets the target: change the time or the coinbase and build again");
+}
 
 export interface BuiltBlock {
   hex: string;
@@ -208,7 +267,10 @@ export function buildBlock(spec: BlockSpec): BuiltBlock {
     } else {
       commitment = commitMode;
     }
-    outputs.push({ value: 0n, script: join(unhex("6a24aa21a9ed"), commitment) });
+    const signet = spec.signetSolution === undefined
+      ? new Uint8Array(0)
+      : pushData(join(SIGNET_HEADER, spec.signetSolution));
+    outputs.push({ value: 0n, script: join(unhex("6a24aa21a9ed"), commitment, signet) });
   } else if (spec.coinbaseWitness) {
     witness = spec.coinbaseWitness;
   }
@@ -226,7 +288,6 @@ export function buildBlock(spec: BlockSpec): BuiltBlock {
   };
   const all: RawTx[] = [...(spec.prepend ?? []), rawOf(coinbase), ...txs];
   const root = spec.merkleRoot ?? merkle(all.map((t) => t.txid));
-  const target = targetOf(spec.bits);
   const header = join(
     le32(spec.version ?? 0x20000000),
     flip(unhex(spec.prevHash)),
@@ -235,14 +296,7 @@ export function buildBlock(spec: BlockSpec): BuiltBlock {
     flip(unhex(spec.bits)),
     le32(0),
   );
-  const view = new DataView(header.buffer);
-  const wantValid = (spec.pow ?? "valid") === "valid";
-  let hash: Uint8Array;
-  for (let nonce = 0;; nonce++) {
-    view.setUint32(76, nonce, true);
-    hash = dsha(header);
-    if ((asNumber(hash) <= target) === wantValid) break;
-  }
+  const hash = grind(header, targetOf(spec.bits), (spec.pow ?? "valid") === "valid");
   const body = join(header, compactSize(all.length), ...all.map((t) => t.raw));
   return {
     hex: hex(body),

@@ -83,13 +83,14 @@ export interface Template {
   [key: string]: unknown;
 }
 
-export function getTemplate(node: BitcoinNode): Promise<Template> {
-  return node.rpc<Template>("getblocktemplate", [{ rules: ["segwit"] }]);
+/** A template with the rules the chain needs (segwit; on signet also signet). */
+export function getTemplate(node: BitcoinNode, rules = ["segwit"]): Promise<Template> {
+  return node.rpc<Template>("getblocktemplate", [{ rules }]);
 }
 
 /** A block spec for the next block on `node`'s tip, with no transactions. */
-export async function nextSpec(node: BitcoinNode): Promise<BlockSpec> {
-  const t = await getTemplate(node);
+export async function nextSpec(node: BitcoinNode, rules = ["segwit"]): Promise<BlockSpec> {
+  const t = await getTemplate(node, rules);
   return {
     prevHash: t.previousblockhash,
     height: t.height,
@@ -114,6 +115,17 @@ export async function assertRpcError(
     return;
   }
   throw new Error(`expected RPC error ${code}, but the call succeeded`);
+}
+
+/** Runs the stand-in node's command line to its exit (for start-up errors). */
+export async function runNode(args: string[]): Promise<{ code: number; stderr: string }> {
+  const main = new URL("../../stack/regtest/main.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", "--allow-write", main, ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
 /** A regtest P2WPKH address (BIP 173 test program) for generatetoaddress. */

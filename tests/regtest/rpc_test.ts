@@ -9,6 +9,7 @@ import {
   assertRpcError,
   nextSpec,
   nodeTest,
+  runNode,
   TEST_ADDRESS,
   withNodes,
 } from "./helpers.ts";
@@ -202,16 +203,6 @@ nodeTest("pruned mode reports pruned and keeps templates and submission working"
     assertEquals(await node.rpc("getbestblockhash"), block.hash);
   });
 });
-
-async function runNode(args: string[]): Promise<{ code: number; stderr: string }> {
-  const main = new URL("../../stack/regtest/main.ts", import.meta.url).pathname;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", "--allow-write", main, ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 nodeTest("command line: unknown flags and bad values exit 1 with a clear error", async () => {
   const dir = await Deno.makeTempDir({ prefix: "regtest-cli-" });
