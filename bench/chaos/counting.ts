@@ -55,6 +55,8 @@ export class StoreCounter {
   readonly redis: Redis;
   readonly #lastId = new Map<string, string>();
   readonly #boots = new Map<string, RedisBoot>();
+  /** Per boot: seqs up to here are counted (see count()). */
+  readonly #watermark = new Map<string, number>();
   /** Newest event ts (ms) per pool_instance seen in Redis. */
   readonly redisNewestMs = new Map<string, number>();
   /** The boot of each pool_instance whose event Redis had newest. */
@@ -125,30 +127,48 @@ export class StoreCounter {
     return new Map(rows.map((r) => [r.pool_instance, r.newest]));
   }
 
-  /** Every boot either store holds, counted in both (Redis as read so far). */
-  async count(): Promise<BootCount[]> {
+  /**
+   * Every boot either store holds, counted in both (Redis as read so far).
+   * Concurrent batches commit out of order, so the newest seqs can have holes
+   * that the next commit fills: gaps and copies are counted only up to each
+   * boot's watermark, the lower of the two stores' highest seq at the previous
+   * call (`full`: every seq, for the last count, once nothing is in flight).
+   */
+  async count(full = false): Promise<BootCount[]> {
+    const ids = [...this.#watermark.keys()];
+    const marks = ids.map((id) => full ? Number.MAX_SAFE_INTEGER : this.#watermark.get(id)!);
     const rows = await this.sql<
-      { pool_instance: string; boot_id: string; n: number; d: number; lo: number; hi: number }[]
+      {
+        pool_instance: string;
+        boot_id: string;
+        n: number;
+        d: number;
+        lo: number;
+        hi: number;
+        wm: number | null;
+      }[]
     >`
-      select pool_instance, boot_id::text, count(*)::int as n, count(distinct seq)::int as d,
-             min(seq)::int as lo, max(seq)::int as hi
-      from events group by pool_instance, boot_id`;
+      with wm as (
+        select * from unnest(${ids}::uuid[], ${marks}::bigint[]) as w(boot_id, hi)
+      )
+      select e.pool_instance, e.boot_id::text,
+             count(*) filter (where e.seq <= wm.hi)::int as n,
+             count(distinct e.seq) filter (where e.seq <= wm.hi)::int as d,
+             min(e.seq)::int as lo, max(e.seq)::int as hi, min(wm.hi)::float8 as wm
+      from events e left join wm on wm.boot_id = e.boot_id
+      group by e.pool_instance, e.boot_id`;
     const result = new Map<string, BootCount>();
-    const empty = { lost: 0, duplicated: 0, stored: 0, maxSeq: -1 };
     for (const r of rows) {
       const redis = this.#boots.get(r.boot_id);
+      const minSeq = Math.min(r.lo, redis?.minSeq ?? Infinity);
+      const mark = r.wm ?? -1;
       result.set(r.boot_id, {
         poolInstance: r.pool_instance,
         bootId: r.boot_id,
-        minSeq: Math.min(r.lo, redis?.minSeq ?? Infinity),
+        minSeq,
         maxSeq: Math.max(r.hi, redis?.maxSeq ?? -1),
-        pg: { ...storeCount(r.lo, r.hi, r.n, r.d), maxSeq: r.hi },
-        redis: redis
-          ? {
-            ...storeCount(redis.minSeq, redis.maxSeq, redis.entries, redis.seqs.size),
-            maxSeq: redis.maxSeq,
-          }
-          : empty,
+        pg: { ...storeCount(minSeq, Math.min(mark, r.hi), r.n, r.d), maxSeq: r.hi },
+        redis: redisCount(redis, minSeq, mark),
       });
     }
     for (const [bootId, b] of this.#boots) {
@@ -158,9 +178,12 @@ export class StoreCounter {
         bootId,
         minSeq: b.minSeq,
         maxSeq: b.maxSeq,
-        pg: empty,
-        redis: { ...storeCount(b.minSeq, b.maxSeq, b.entries, b.seqs.size), maxSeq: b.maxSeq },
+        pg: { lost: 0, duplicated: 0, stored: 0, maxSeq: -1 },
+        redis: redisCount(b, b.minSeq, full ? Infinity : this.#watermark.get(bootId) ?? -1),
       });
+    }
+    for (const boot of result.values()) {
+      this.#watermark.set(boot.bootId, Math.min(boot.pg.maxSeq, boot.redis.maxSeq));
     }
     return [...result.values()];
   }
@@ -169,6 +192,22 @@ export class StoreCounter {
     this.redis.disconnect();
     await this.sql.end({ timeout: 1 });
   }
+}
+
+/** Redis's count of one boot up to `mark`. */
+function redisCount(boot: RedisBoot | undefined, minSeq: number, mark: number): StoreCount {
+  if (!boot) return { lost: 0, duplicated: 0, stored: 0, maxSeq: -1 };
+  let rows = 0;
+  let distinct = 0;
+  for (const [seq, copies] of boot.seqs) {
+    if (seq > mark) continue;
+    rows += copies;
+    distinct++;
+  }
+  return {
+    ...storeCount(minSeq, Math.min(mark, boot.maxSeq), rows, distinct),
+    maxSeq: boot.maxSeq,
+  };
 }
 
 /** Orders Redis stream ids `ms-seq`. */

@@ -42,3 +42,42 @@ export async function waitRecovered(
   }
   return null;
 }
+
+export interface SettleOptions {
+  /** Seqs each store may miss once recovered: the gaps before the fault plus what the engines counted dropped since. */
+  expectedLost: () => Promise<number>;
+  /** Lost now, the larger of the two stores (counted up to the watermarks). */
+  lostNow: () => Promise<number>;
+  /** Gaps unchanged this long are final (past JetStream's ack wait, nothing is redelivered later). */
+  stableMs: number;
+  timeoutMs: number;
+  sinceMs: number;
+}
+
+/**
+ * After the flow is back: waits until the stores' gaps are down to what the
+ * engines counted dropped, as a collector killed mid-batch leaves messages
+ * that JetStream redelivers only after its ack wait. Returns ms from
+ * `sinceMs` to that, and whether gaps beyond the counted drops stayed.
+ */
+export async function waitGapsSettled(
+  options: SettleOptions,
+): Promise<{ ms: number; unexplained: boolean; timedOut: boolean }> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last = Number.NaN;
+  let lastChange = Date.now();
+  while (true) {
+    const lost = await options.lostNow().catch(() => Number.NaN);
+    const expected = await options.expectedLost().catch(() => Number.NaN);
+    const now = Date.now();
+    if (lost <= expected) return { ms: now - options.sinceMs, unexplained: false, timedOut: false };
+    if (lost !== last) {
+      last = lost;
+      lastChange = now;
+    } else if (now - lastChange >= options.stableMs) {
+      return { ms: lastChange - options.sinceMs, unexplained: true, timedOut: false };
+    }
+    if (now > deadline) return { ms: now - options.sinceMs, unexplained: true, timedOut: true };
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}

@@ -57,3 +57,26 @@ export async function startChaosStack(): Promise<ChaosStack> {
     },
   };
 }
+
+interface JszConsumer {
+  num_pending: number;
+  num_ack_pending: number;
+}
+
+/** Messages JetStream holds for the collector: not yet delivered plus delivered but unacked. */
+export async function jetStreamBacklog(stackDir: string): Promise<number> {
+  const file = JSON.parse(await Deno.readTextFile(`${stackDir}/stack.json`)) as {
+    ports: Record<string, number>;
+  };
+  const url = `http://127.0.0.1:${file.ports.nats_monitor}/jsz?consumers=true`;
+  const body = await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json() as {
+    account_details?: Array<{ stream_detail?: Array<{ consumer_detail?: JszConsumer[] }> }>;
+  };
+  let total = 0;
+  for (const account of body.account_details ?? []) {
+    for (const stream of account.stream_detail ?? []) {
+      for (const c of stream.consumer_detail ?? []) total += c.num_pending + c.num_ack_pending;
+    }
+  }
+  return total;
+}
