@@ -82,23 +82,27 @@ function sums(boots: readonly BootCount[]) {
 }
 
 /**
- * A SIGKILLed engine's last boot: what it had emitted before the kill must be
- * stored (its highest stored seq at least that far); the ring's contents at
- * the kill were never numbered on the wire and end the boot unseen.
+ * A SIGKILLed engine's last boot ends with whatever its ring held: numbered,
+ * never sent, and (the boot having ended) no later seq to show it as a gap.
+ * The bench scraped the engine's counters just before the kill, so those
+ * seqs, up to the last one numbered by then, are counted lost here:
+ * `ring` (never emitted) and `silent` (emitted, yet not stored).
  */
 function engineTail(
   outcome: FaultOutcome,
   boot: BootCount | undefined,
-): { silent: number; note: string } {
-  if (outcome.engineNumbered === undefined || !boot) return { silent: 0, note: "" };
+): { ring: number; silent: number; note: string } {
+  if (outcome.engineNumbered === undefined || !boot) return { ring: 0, silent: 0, note: "" };
   const first = Math.min(boot.minSeq, 1);
-  const emittedBefore = outcome.engineNumbered - (outcome.ringAtKill ?? 0);
-  const lastEmitted = first + emittedBefore - 1;
+  const lastNumbered = first + outcome.engineNumbered - 1;
+  const lastEmitted = lastNumbered - (outcome.ringAtKill ?? 0);
   const silent = Math.max(0, lastEmitted - boot.maxSeq);
+  const ring = Math.max(0, lastNumbered - Math.max(boot.maxSeq, lastEmitted));
   return {
+    ring,
     silent,
-    note: `ring ${outcome.ringAtKill} at kill; last seq stored ${boot.maxSeq}, ` +
-      `emitted before the kill scrape ${lastEmitted}`,
+    note: `ring held ${outcome.ringAtKill} at the kill scrape (counted lost, no gap can show ` +
+      `them); last seq stored ${boot.maxSeq}, emitted by the scrape ${lastEmitted}`,
   };
 }
 
@@ -288,9 +292,9 @@ async function runFault(
     recoverySeconds: recovered === null || settled.timedOut
       ? null
       : Math.max(recovered, settled.ms) / 1000,
-    pgLost: after.pgLost - before.pgLost + tail.silent,
+    pgLost: after.pgLost - before.pgLost + tail.silent + tail.ring,
     pgDuplicated: after.pgDup - before.pgDup,
-    redisLost: after.redisLost - before.redisLost + tail.silent,
+    redisLost: after.redisLost - before.redisLost + tail.silent + tail.ring,
     redisDuplicated: after.redisDup - before.redisDup,
     note: [
       recovered === null ? "" : `flowing again after ${(recovered / 1000).toFixed(1)} s`,
