@@ -67,11 +67,16 @@ void health_add_reason(struct health_report *r, enum health_status severity, con
 	va_end(ap);
 }
 
+_Static_assert(HEALTH_REASON_LEN >= sizeof("node refuses templates: ") + ERROR_STREAK_MESSAGE_MAX,
+	       "a refusal reason must fit whole");
+
 static void judge_template(const struct health_inputs *in, const struct health_policy *p,
 			   struct health_report *out)
 {
 	if (in->template_height < 0) {
-		health_add_reason(out, HEALTH_DOWN, "no block template yet");
+		/* A refusing node is the reason there is none; health_decide says so. */
+		if (!in->template_refused)
+			health_add_reason(out, HEALTH_DOWN, "no block template yet");
 		return;
 	}
 	if (in->template_age_s > p->template_max_age_s)

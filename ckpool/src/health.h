@@ -31,7 +31,8 @@
 enum health_status { HEALTH_OK, HEALTH_DEGRADED, HEALTH_DOWN };
 
 #define HEALTH_MAX_REASONS 8
-#define HEALTH_REASON_LEN 128
+/* Room for "node refuses templates: " plus a whole error_streak message. */
+#define HEALTH_REASON_LEN 320
 
 struct health_report {
 	enum health_status status;

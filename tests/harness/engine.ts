@@ -116,7 +116,11 @@ export async function runEngineOnce(args: string[]) {
 export async function startEngine(
   node: EngineNode,
   overrides: EngineConfig = {},
-  options: { readyTimeoutMs?: number } = {},
+  options: {
+    readyTimeoutMs?: number;
+    /** The port whose listening means started: stratum (default) needs a first template. */
+    readyOn?: "stratum" | "metrics";
+  } = {},
 ): Promise<Engine> {
   const bin = await engineBinary();
   const dir = await Deno.makeTempDir({ prefix: "ckpool-test-" });
@@ -133,7 +137,8 @@ export async function startEngine(
     const exitedEarly = proc.exited.then((code) => {
       throw new Error(`ckpool exited with ${code} before listening:\n${tail(proc.log())}`);
     });
-    await Promise.race([waitForPort(stratumPort, options.readyTimeoutMs ?? 20_000), exitedEarly])
+    const readyPort = options.readyOn === "metrics" ? metricsPort : stratumPort;
+    await Promise.race([waitForPort(readyPort, options.readyTimeoutMs ?? 20_000), exitedEarly])
       .catch(async (error) => {
         await proc.stop(1_000);
         throw error;
