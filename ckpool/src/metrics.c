@@ -6,6 +6,7 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "metrics.h"
+#include "connection.h"
 #include "events.h"
 #include "health.h"
 #include "http_server.h"
@@ -187,6 +188,16 @@ static void render_connections(struct buf *out)
 	       load_u64(&g_stats.connections_current));
 	metrics_single(out, "ckpool_connections_total", "counter", "Stratum connections accepted.",
 	       load_u64(&g_stats.connections_total));
+	metrics_family(out, "ckpool_connections_dropped_total", "counter",
+		       "Stratum connections the engine closed: abuse (request rate, malformed or "
+		       "too long lines, slow reader) or timeout (handshake, idle).");
+	metrics_sample(out, "ckpool_connections_dropped_total", "reason=\"abuse\"",
+		       load_u64(&g_stats.connections_dropped_abuse));
+	metrics_sample(out, "ckpool_connections_dropped_total", "reason=\"timeout\"",
+		       load_u64(&g_stats.connections_dropped_timeout));
+	metrics_single(out, "ckpool_stratum_pending_bytes", "gauge",
+		       "Replies held for Stratum connections that read too slowly.",
+		       (double)pending_budget_used());
 }
 
 static void render_shares(struct buf *out)

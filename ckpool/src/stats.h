@@ -37,6 +37,8 @@ extern const double rpc_latency_bucket_ms[RPC_LATENCY_BUCKETS];
 struct stats {
 	atomic_uint_fast64_t connections_current;
 	atomic_uint_fast64_t connections_total;
+	atomic_uint_fast64_t connections_dropped_abuse;   /* rate, malformed, too long, slow reader */
+	atomic_uint_fast64_t connections_dropped_timeout; /* handshake or idle timeout */
 	atomic_uint_fast64_t miners_authorized;      /* currently authorized */
 	atomic_uint_fast64_t shares_accepted;
 	atomic_uint_fast64_t shares_rejected[REJECT_REASON_COUNT];

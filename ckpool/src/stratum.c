@@ -221,6 +221,8 @@ void conn_close_soon(struct conn *c, const char *why)
 
 void conn_close_for_abuse(struct conn *c, const char *why)
 {
+	if (!c->closing)
+		atomic_fetch_add(&g_stats.connections_dropped_abuse, 1);
 	close_with_level(c, why, LOG_WARN);
 }
 
@@ -275,6 +277,9 @@ static void handle_line(struct conn *c, char *line, size_t len)
 		len--;
 	if (!len)
 		return;
+	/* Only a whole request is activity: a client trickling the bytes of a
+	 * line that never ends (slowloris) still goes idle. */
+	c->last_activity = now_monotonic();
 	if (c->tokens < 1) {
 		conn_close_for_abuse(c, "too many requests");
 		return;
@@ -370,8 +375,7 @@ static void handle_readable(struct io_thread *t, struct conn *c)
 				conn_close_soon(c, "read failed");
 			break;
 		}
-		c->last_activity = now_monotonic();
-		refill_tokens(c, c->last_activity);
+		refill_tokens(c, now_monotonic());
 		feed(c, t->scratch, (size_t)n);
 		if (n < READ_CHUNK)
 			break;
@@ -520,8 +524,11 @@ static void sweep_timeouts(struct io_thread *t, double now)
 			conn_close_soon(c, "handshake timeout");
 		else if (now - c->last_activity > cfg->idle_timeout_s)
 			conn_close_soon(c, "idle timeout");
-		else
+		else {
 			stratum_conn_tick(c, now);
+			continue;
+		}
+		atomic_fetch_add(&g_stats.connections_dropped_timeout, 1);
 	}
 	t->last_sweep = now;
 }

@@ -10,8 +10,10 @@
  * into lines of at most max_line_bytes (a longer one gets an error and the
  * connection is closed), output not taken by a slow reader is buffered up to
  * max_pending_bytes (then the connection is closed). Connections that do not
- * authorize within handshake_timeout_s or stay silent for idle_timeout_s are
- * closed; at most max_conns_per_ip connections per address are accepted.
+ * authorize within handshake_timeout_s or send no complete line for
+ * idle_timeout_s are closed (bytes of an unfinished line are not activity,
+ * so a slowloris goes idle too); at most max_conns_per_ip connections per
+ * address are accepted.
  *
  * When the generator publishes a workbase, stratum_announce_work() wakes
  * every thread, which sends mining.notify to its authorized miners.

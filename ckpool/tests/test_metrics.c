@@ -23,6 +23,7 @@
 
 static const char *const required[] = {
 	"ckpool_miners_connected", "ckpool_connections", "ckpool_connections_total",
+	"ckpool_connections_dropped_total", "ckpool_stratum_pending_bytes",
 	"ckpool_shares_total", "ckpool_shares_rejected_total", "ckpool_stale_shares_total",
 	"ckpool_share_rate", "ckpool_blocks_found_total", "ckpool_blocks_submitted_total",
 	"ckpool_blocks_accepted_total", "ckpool_blocks_rejected_total",
@@ -215,6 +216,7 @@ static void test_metrics_parse_and_carry_the_counters(void **state)
 	set_healthy_stats();
 	atomic_store(&g_stats.miners_authorized, 3);
 	atomic_store(&g_stats.connections_current, 4);
+	atomic_store(&g_stats.connections_dropped_abuse, 6);
 	atomic_store(&g_stats.shares_accepted, 1234);
 	atomic_store(&g_stats.shares_rejected[REJECT_STALE], 5);
 	atomic_store(&g_stats.shares_rejected[REJECT_LOW_DIFF], 2);
@@ -233,6 +235,8 @@ static void test_metrics_parse_and_carry_the_counters(void **state)
 	}
 	assert_true(value_of(body, "ckpool_miners_connected") == 3);
 	assert_true(value_of(body, "ckpool_connections") == 4);
+	assert_true(value_of(body, "ckpool_connections_dropped_total{reason=\"abuse\"}") == 6);
+	assert_true(value_of(body, "ckpool_connections_dropped_total{reason=\"timeout\"}") == 0);
 	assert_true(value_of(body, "ckpool_shares_total{result=\"accepted\"}") == 1234);
 	assert_true(value_of(body, "ckpool_shares_rejected_total{reason=\"stale\"}") == 5);
 	assert_true(value_of(body, "ckpool_shares_rejected_total{reason=\"low_diff\"}") == 2);
