@@ -11,3 +11,12 @@ export async function metric(url: string, name: string): Promise<number | null> 
   }
   return sum;
 }
+
+/**
+ * The least template propagation a relay behind a latency bridge can report: the bridge's
+ * jitter is a normal standard deviation around its one-way delay, so one sample in six falls
+ * below delay - jitter; three deviations below keeps all but about one in a thousand.
+ */
+export function propagationFloorMs(link: { latencyMs: number; jitterMs: number }): number {
+  return link.latencyMs - 3 * link.jitterMs;
+}

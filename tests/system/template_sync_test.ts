@@ -26,7 +26,7 @@ import { StratumClient } from "../stratum/client.ts";
 import { toHex } from "../stratum/hash.ts";
 import { type Job, parseNotify } from "../stratum/job.ts";
 import { matureOpTrueCoinbases, spendIntoMempool } from "./_mempool.ts";
-import { metric } from "./_metrics.ts";
+import { metric, propagationFloorMs } from "./_metrics.ts";
 import { nodeRpc } from "./_rpc.ts";
 import { startSystem, systemTest } from "./_target.ts";
 import { REGION_NAMES, type RegionEndpoints, type RegionName, RELAY_NAMES } from "./_system.ts";
@@ -67,7 +67,7 @@ type Seen = { job: Job; at: number };
  * Waits until eu's miner has a job on `prevhash` that `euMatch` accepts, then
  * until every relay's miner has one with eu's merkle branch, bits and version
  * on the same previous block: every relay serves eu's template. The engine's
- * own propagation figure is at least the link's one-way delay (less jitter).
+ * own propagation figure is at least the link's one-way delay (less 3 jitter deviations).
  * Returns the figures: when each miner got its job, counted from `since`.
  */
 async function assertRelaysServeEuTemplate(
@@ -94,7 +94,7 @@ async function assertRelaysServeEuTemplate(
     const clean = logs[name].entries.find((e) => onTip(e.job) && e.job.cleanJobs);
     assert.ok(clean, `${name}'s miners got a clean_jobs notify on the new block`);
     const engine = await metric(r.metricsUrl, "ckpool_relay_template_latency_ms");
-    assert.ok(engine !== null && engine >= r.latencyMs - r.jitterMs, `${name}: ${engine} ms`);
+    assert.ok(engine !== null && engine >= propagationFloorMs(r), `${name}: ${engine} ms`);
     lines.push(
       `eu -> ${name}: engine-reported propagation ${engine?.toFixed(1)} ms; eu's template ` +
         `at its miner ${(relays[name].at - since).toFixed(1)} ms after the block ` +
