@@ -184,6 +184,11 @@ export class MemoryWatch {
   readonly #points: Array<{ label: string; kib: number }> = [];
   constructor(readonly engine: Engine) {}
 
+  /** How many marks so far. */
+  get points(): number {
+    return this.#points.length;
+  }
+
   mark(label: string): number {
     const kib = residentKiB(this.engine.process.pid);
     this.#points.push({ label, kib });
