@@ -24,6 +24,9 @@
 #define DEFAULT_MAX_CONNECTIONS 64
 #define DEFAULT_READ_TIMEOUT_MS 5000
 #define LINGER_MS 1000
+/* With every slot taken, a client that has been sending its head this long
+ * (or one lingering after its response) gives up its slot to a newcomer. */
+#define EVICT_AFTER_MS 250
 #define MAX_ROUTES 16
 #define MAX_POLL_MS 1000
 
@@ -37,6 +40,7 @@ struct http_conn {
 	struct buf out;
 	size_t out_sent;
 	double deadline;
+	double accepted_at;
 	double write_timeout;    /* seconds a response may take to go out */
 };
 
@@ -189,7 +193,9 @@ static int bind_listener(struct http_server *s, const char *listen_addr, char *e
 		if (fd < 0)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 64))
+		/* A deep backlog: past it the kernel leaves a burst of clients
+		 * half-open (connected on their side, unknown here) for a minute. */
+		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 1024))
 			break;
 		saved = errno;
 		close(fd);
@@ -419,19 +425,57 @@ static struct http_conn *free_conn(struct http_server *s)
 	return NULL;
 }
 
+/* The slot a newcomer may take when none is free: a lingering client, else
+ * the one that has been sending its request head longest, once it has been
+ * at it EVICT_AFTER_MS. So silent or slow clients holding every slot delay
+ * a real request by that much, not by read_timeout_ms. NULL when none. */
+static struct http_conn *evictable(struct http_server *s, double now)
+{
+	struct http_conn *oldest = NULL;
+
+	for (size_t i = 0; i < s->opt.max_connections; i++) {
+		struct http_conn *c = &s->conns[i];
+
+		if (c->state == CONN_LINGERING)
+			return c;
+		if (c->state == CONN_READING && now - c->accepted_at >= EVICT_AFTER_MS / 1000.0
+		    && (!oldest || c->accepted_at < oldest->accepted_at))
+			oldest = c;
+	}
+	return oldest;
+}
+
+/* Frees c's slot: a reading client gets 408 if its socket takes it at once. */
+static void evict(struct http_conn *c)
+{
+	if (c->state == CONN_READING) {
+		queue_error(c, 408);
+		if (send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			(void)0;   /* best effort: the slot is needed now */
+	}
+	close_conn(c);
+}
+
 static void accept_connections(struct http_server *s)
 {
+	double now = now_monotonic();
 	struct http_conn *c;
 
-	while ((c = free_conn(s))) {
+	while (free_conn(s) || evictable(s, now)) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
+		c = free_conn(s);
+		if (!c) {
+			c = evictable(s, now);
+			evict(c);
+		}
 		c->fd = fd;
 		c->state = CONN_READING;
 		c->in_len = 0;
-		c->deadline = now_monotonic() + s->opt.read_timeout_ms / 1000.0;
+		c->accepted_at = now;
+		c->deadline = now + s->opt.read_timeout_ms / 1000.0;
 		c->write_timeout = s->opt.read_timeout_ms / 1000.0;
 	}
 }
@@ -470,10 +514,12 @@ static short events_for(const struct http_conn *c)
 static size_t build_pollset(struct http_server *s, size_t *map)
 {
 	size_t n = 2;
+	bool room = free_conn(s) || evictable(s, now_monotonic());
 
 	s->pfds[0] = (struct pollfd){ .fd = s->wake_pipe[0], .events = POLLIN };
-	/* With every slot taken, new clients wait in the listen backlog. */
-	s->pfds[1] = (struct pollfd){ .fd = free_conn(s) ? s->listen_fd : -1, .events = POLLIN };
+	/* With every slot taken (and none to evict yet), new clients wait in the
+	 * listen backlog. */
+	s->pfds[1] = (struct pollfd){ .fd = room ? s->listen_fd : -1, .events = POLLIN };
 	for (size_t i = 0; i < s->opt.max_connections; i++) {
 		if (s->conns[i].state == CONN_FREE)
 			continue;
@@ -486,12 +532,19 @@ static size_t build_pollset(struct http_server *s, size_t *map)
 static int poll_timeout_ms(const struct http_server *s, double now)
 {
 	double wait = MAX_POLL_MS / 1000.0;
+	bool full = true;
 
 	if (s->tick_fn && s->next_tick - now < wait)
 		wait = s->next_tick - now;
-	for (size_t i = 0; i < s->opt.max_connections; i++)
-		if (s->conns[i].state != CONN_FREE && s->conns[i].deadline - now < wait)
+	for (size_t i = 0; i < s->opt.max_connections; i++) {
+		if (s->conns[i].state == CONN_FREE)
+			full = false;
+		else if (s->conns[i].deadline - now < wait)
 			wait = s->conns[i].deadline - now;
+	}
+	/* Every slot taken: look again when the oldest may be evicted. */
+	if (full && EVICT_AFTER_MS / 1000.0 < wait)
+		wait = EVICT_AFTER_MS / 1000.0;
 	return wait <= 0 ? 0 : (int)(wait * 1000.0) + 1;
 }
 

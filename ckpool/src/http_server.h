@@ -12,7 +12,11 @@
  *   408 the request did not arrive within read_timeout_ms
  *   431 the request head is larger than max_request_bytes
  * Beyond max_connections, new clients wait in the kernel's listen backlog
- * until a slot frees (at the latest when a silent client times out).
+ * until a slot frees. A client lingering after its response, or else the
+ * one that has been sending its request head longest (at least 250 ms),
+ * gives up its slot to a newcomer (with a 408 if its socket takes it at
+ * once), so silent or slow clients cannot hold a real request off for
+ * read_timeout_ms.
  * Every response carries Content-Length and Connection: close; the
  * connection is then shut down, and what the client still sends is read
  * and discarded briefly so it sees the response rather than a reset.

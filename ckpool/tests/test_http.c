@@ -1,7 +1,8 @@
 /*
  * test_http.c - the HTTP server survives bad requests: malformed request
  * lines, other methods, unknown paths, oversize heads, silent clients and
- * more connections than it accepts, and still answers afterwards.
+ * more connections than it accepts (silent ones give up their slots), and
+ * still answers afterwards.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -211,6 +212,25 @@ static void test_too_many_connections_wait_their_turn(void **state)
 	http_server_free(s);
 }
 
+/* Silent clients in every slot of a server that would wait two minutes for
+ * them: a real request is still answered, well within the client's 30 s,
+ * and the oldest silent client gets 408 for the slot it gave up. */
+static void test_silent_clients_give_up_their_slots(void **state)
+{
+	struct http_server *s = server_with_timeout(120000);
+	int idle[MAX_CONNS];
+	char resp[4096];
+
+	(void)state;
+	for (int i = 0; i < MAX_CONNS; i++)
+		idle[i] = connect_to(s);
+	assert_int_equal(request(s, "GET /hello HTTP/1.1\r\n\r\n", resp, sizeof(resp)), 200);
+	assert_int_equal(read_response(idle[0], resp, sizeof(resp)), 408);
+	for (int i = 0; i < MAX_CONNS; i++)
+		close(idle[i]);
+	http_server_free(s);
+}
+
 static void test_ticks_run(void **state)
 {
 	double until = now_monotonic() + CLIENT_WAIT_S;
@@ -255,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_silent_client_times_out),
 		cmocka_unit_test(test_client_closing_early_is_harmless),
 		cmocka_unit_test(test_too_many_connections_wait_their_turn),
+		cmocka_unit_test(test_silent_clients_give_up_their_slots),
 		cmocka_unit_test(test_ticks_run),
 		cmocka_unit_test(test_listen_addresses),
 	};
