@@ -21,6 +21,8 @@ interface Requirement {
 
 const PG_POSTGRES = "/usr/lib/postgresql/15/bin/postgres";
 const POLICY_RC = "/usr/sbin/policy-rc.d";
+/** libFuzzer's runtime: `clang` only recommends it, and we install without recommends. */
+const FUZZER_RT = "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a";
 
 function commandRequirement(name: string, pkg: string): Requirement {
   return { what: `command ${name}`, pkg, present: () => findCommand(name) !== null };
@@ -34,6 +36,17 @@ async function pkgConfigHas(module: string): Promise<boolean> {
     stderr: "null",
   }).output();
   return code === 0;
+}
+
+function fileRequirement(path: string, pkg: string): Requirement {
+  const present = () => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  };
+  return { what: `file ${path}`, pkg, present };
 }
 
 function headerRequirement(module: string, pkg: string): Requirement {
@@ -52,6 +65,9 @@ export const REQUIREMENTS: readonly Requirement[] = [
   headerRequirement("openssl", "libssl-dev"),
   headerRequirement("libzmq", "libzmq3-dev"),
   headerRequirement("cmocka", "libcmocka-dev"),
+  // the engine's fuzz targets (`make -C ckpool fuzz`, FUZZ_CC=clang) and their sanitizers
+  commandRequirement("clang", "clang"),
+  fileRequirement(FUZZER_RT, "libclang-rt-14-dev"),
 ];
 
 function say(line: string): void {
@@ -96,9 +112,6 @@ async function install(packages: string[]): Promise<void> {
 
 async function main(): Promise<number> {
   const absent = await missing();
-  if (!findCommand("clang")) {
-    say("note: clang not found; only the engine's fuzz targets need it (apt-get install clang)");
-  }
   if (absent.length === 0) {
     say("system packages present");
     return 0;

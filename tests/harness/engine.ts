@@ -8,7 +8,11 @@
  *   ... connect to engine.stratumPort ...
  *   await engine.stop();
  *
- * Set CKPOOL_BIN to run another build (e.g. `ckpool/ckpool-asan`).
+ * Set CKPOOL_BIN to run another build, or TBG_ENGINE_FLAVOUR=asan for the
+ * AddressSanitizer + UBSan build (`make -C ckpool asan`, ckpool/ckpool-asan).
+ * A sanitizer build runs with ASAN_OPTIONS/UBSAN_OPTIONS that stop it at the
+ * first report and check leaks at exit, and `stop()` throws on any report in
+ * its log, so a memory error fails the test that caused it.
  */
 
 import type { BitcoinNode } from "./bitcoin_node.ts";
@@ -56,23 +60,58 @@ let built: Promise<string> | null = null;
 export function engineBinary(): Promise<string> {
   const override = Deno.env.get("CKPOOL_BIN");
   if (override) return Promise.resolve(override);
+  const target = Deno.env.get("TBG_ENGINE_FLAVOUR") === "asan" ? "ckpool-asan" : "ckpool";
   try {
-    Deno.statSync(`${CKPOOL_DIR}/ckpool`);
+    Deno.statSync(`${CKPOOL_DIR}/${target}`);
   } catch {
     built = null; // removed since (make clean): build again
   }
   built ??= (async () => {
     const out = await new Deno.Command("make", {
-      args: ["-s", "-C", CKPOOL_DIR, "ckpool"],
+      args: ["-s", "-C", CKPOOL_DIR, target],
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!out.success) {
       throw new Error(`make -C ckpool failed:\n${new TextDecoder().decode(out.stderr)}`);
     }
-    return `${CKPOOL_DIR}/ckpool`;
+    return `${CKPOOL_DIR}/${target}`;
   })();
   return built;
+}
+
+/** True for a sanitizer build of the engine (by its file name, as the Makefile names it). */
+export function isSanitizerBuild(bin: string): boolean {
+  return /asan/.test(bin.slice(bin.lastIndexOf("/") + 1));
+}
+
+/**
+ * Environment for a sanitizer build: halt at the first ASan or UBSan report
+ * (exit 1 instead of carrying on), leaks checked at a clean exit (exit 23).
+ * Options already set by the caller win.
+ */
+export function sanitizerEnv(bin: string): Record<string, string> | undefined {
+  if (!isSanitizerBuild(bin)) return undefined;
+  return {
+    ASAN_OPTIONS: Deno.env.get("ASAN_OPTIONS") ??
+      "halt_on_error=1:detect_leaks=1:leak_check_at_exit=1:exitcode=1",
+    UBSAN_OPTIONS: Deno.env.get("UBSAN_OPTIONS") ?? "halt_on_error=1:print_stacktrace=1",
+    LSAN_OPTIONS: Deno.env.get("LSAN_OPTIONS") ?? "exitcode=23",
+  };
+}
+
+const SANITIZER_REPORT =
+  /^(==\d+==ERROR: (Address|Leak)Sanitizer|.*: runtime error: |SUMMARY: (Address|Undefined|Leak)Sanitizer).*$/m;
+
+/** The first line of a sanitizer report in `log`, or null. */
+export function sanitizerReport(log: string): string | null {
+  return SANITIZER_REPORT.exec(log)?.[0] ?? null;
+}
+
+/** Throws with the log's tail when it holds a sanitizer report. */
+function assertNoSanitizerReport(log: string): void {
+  const report = sanitizerReport(log);
+  if (report) throw new Error(`engine sanitizer report: ${report}\n${tail(log)}`);
 }
 
 /** The config startEngine writes before applying overrides. */
@@ -107,9 +146,20 @@ export async function writeConfig(dir: string, config: EngineConfig): Promise<st
 /** Runs the engine to completion (for config errors): exit code and output. */
 export async function runEngineOnce(args: string[]) {
   const bin = await engineBinary();
-  const out = await new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(bin, {
+    args,
+    env: sanitizerEnv(bin),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  const result = {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+  assertNoSanitizerReport(result.stderr);
+  return result;
 }
 
 /** Starts the engine against `node`; `overrides` replace top-level config keys. */
@@ -133,7 +183,13 @@ export async function startEngine(
   let removed = false;
 
   const spawn = async () => {
-    proc = spawnManaged({ name: "ckpool", cmd: bin, args: ["-c", configPath], logPath });
+    proc = spawnManaged({
+      name: "ckpool",
+      cmd: bin,
+      args: ["-c", configPath],
+      logPath,
+      env: sanitizerEnv(bin),
+    });
     const exitedEarly = proc.exited.then((code) => {
       throw new Error(`ckpool exited with ${code} before listening:\n${tail(proc.log())}`);
     });
@@ -175,11 +231,13 @@ export async function startEngine(
     async stop(graceMs = 5_000) {
       const code = await proc.stop(graceMs);
       await removeDir();
+      assertNoSanitizerReport(keptLog);
       return code;
     },
     kill: () => proc.kill(),
     async restart() {
       await proc.stop();
+      assertNoSanitizerReport(readLog());
       await spawn();
     },
     logs: () => (removed ? keptLog : readLog()),
