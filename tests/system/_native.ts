@@ -72,8 +72,27 @@ function endpoints(stackDir: string, file: StackFile): SystemEndpoints {
   };
 }
 
+/**
+ * Starts a stack again, on new free ports, when `up` found one of its ports taken: on a
+ * shared machine another process can bind a port between `up` choosing it and using it.
+ */
+const START_ATTEMPTS = 3;
+
+class PortTakenError extends Error {}
+
 export async function startNativeSystem(options: SystemOptions): Promise<SystemStack> {
   const bin = await engineBinary();
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(bin, options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === START_ATTEMPTS) throw error;
+      console.error(`system: ${error.message.split("\n").at(-1)}; starting on new ports`);
+    }
+  }
+}
+
+async function startOnce(bin: string, options: SystemOptions): Promise<SystemStack> {
   const stackDir = await Deno.makeTempDir({ prefix: `tbg-system-${options.label}-` });
   await Deno.chmod(stackDir, 0o755); // PostgreSQL's OS user must enter it when we are root
   const child = new Deno.Command(Deno.execPath(), {
@@ -111,10 +130,14 @@ export async function startNativeSystem(options: SystemOptions): Promise<SystemS
     await Deno.remove(stackDir, { recursive: true }).catch(() => {});
   };
   try {
-    await waitFor(() => {
-      if (exited !== null) throw new Error(`up exited ${exited}:\n${output.slice(-4000)}`);
-      return output.includes("stack is up");
-    }, { timeoutMs: 240_000, intervalMs: 200, what: "deno task up to start every service" });
+    const outcome = await waitFor(
+      () => exited !== null ? "exited" : output.includes("stack is up") && "up",
+      { timeoutMs: 240_000, intervalMs: 200, what: "deno task up to start every service" },
+    );
+    if (outcome === "exited") {
+      const message = `up exited ${exited}:\n${output.trimEnd().slice(-4000)}`;
+      throw output.includes("is already in use") ? new PortTakenError(message) : new Error(message);
+    }
   } catch (error) {
     await close();
     throw error;
