@@ -32,6 +32,10 @@ static int fail(struct config_errors *e, const char *fmt, ...)
 	if (n >= 0 && (size_t)n < e->len)
 		vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* Messages quote config bytes (jansson's too): keep them one printable line. */
+	for (char *p = e->buf; e->len && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
 
