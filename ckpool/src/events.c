@@ -7,6 +7,7 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "events.h"
+#include "event_replay.h"
 #include "log.h"
 #include "util.h"
 #include "uuid.h"
@@ -29,6 +30,8 @@
 #define DEFAULT_FLUSH_MS 1000
 #define IDLE_WAIT_MS 100
 #define SLOW_CONSUMER_WAIT_MS 20
+/* Events sent last, resent after the consumer comes back (about 3 MB). */
+#define REPLAY_EVENTS 4096
 #define MAX_FILTER 32
 #define INVALID_TYPE_NAME "_invalid"
 
@@ -200,7 +203,15 @@ static bool ring_push(const struct pending_event *ev, bool priority)
 		intptr_t lag = (intptr_t)turn - (intptr_t)pos;
 
 		if (lag == 0) {
-			if (pos - atomic_load_explicit(&ring_tail, memory_order_acquire) >= limit)
+			size_t tail = atomic_load_explicit(&ring_tail, memory_order_acquire);
+
+			/* pos went stale after turn was read: others filled the
+			 * slot and the emitter took it. Not full: look again. */
+			if ((intptr_t)(pos - tail) < 0) {
+				pos = atomic_load_explicit(&ring_head, memory_order_relaxed);
+				continue;
+			}
+			if (pos - tail >= limit)
 				return false;
 
 			if (atomic_compare_exchange_weak_explicit(&ring_head, &pos, pos + 1,
@@ -273,6 +284,11 @@ static double next_connect_at;
 static double flush_deadline;
 static uint64_t last_seq;
 static bool warned_unavailable;
+static struct event_replay replay;
+static bool replay_due;              /* the consumer went away after taking events */
+static int send_errno;               /* of the last send that failed for good */
+static uint64_t send_failures;
+static atomic_uint_fast64_t resent;  /* datagrams sent again after a comeback */
 
 /* ---- producers ---- */
 
@@ -351,7 +367,7 @@ static void note_consumer_unavailable(int err)
 	next_connect_at = now_monotonic() + settings.reconnect_ms / 1000.0;
 	if (!warned_unavailable) {
 		warned_unavailable = true;
-		log_fields(LOG_WARN, "events", "event consumer unavailable, dropping events",
+		log_fields(LOG_WARN, "events", "event consumer unavailable, holding events",
 			   json_pack("{s:s, s:s}", "socket_path", settings.socket_path,
 				     "error", strerror(err)));
 	}
@@ -406,27 +422,94 @@ static bool consumer_is_gone(int err)
 	       || err == ECONNRESET || err == EDESTADDRREQ;
 }
 
-/* Sends one datagram; true when the consumer took it. A slow consumer is
- * waited for (until the flush deadline once stopping); a missing one is
- * given up on until the reconnect interval passes. */
-static bool send_datagram(const char *text, size_t len)
+enum send_result { SEND_SENT, SEND_GONE, SEND_FAILED };
+
+/* Sends one datagram. A slow consumer is waited for (until the flush
+ * deadline once stopping); a missing one is SEND_GONE until the reconnect
+ * interval passes; SEND_FAILED is final (EMSGSIZE and the like, or past the
+ * flush deadline). */
+static enum send_result send_datagram(const char *text, size_t len)
 {
 	struct pollfd pfd;
 
 	for (;;) {
-		if (!connect_consumer() || past_flush_deadline())
-			return false;
+		if (past_flush_deadline())
+			return SEND_FAILED;
+		if (!connect_consumer())
+			return SEND_GONE;
 		if (send(consumer_fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
-			return true;
+			return SEND_SENT;
 		if (errno == EINTR)
 			continue;
 		if (!consumer_is_slow(errno)) {
-			if (consumer_is_gone(errno))
-				disconnect_consumer(errno);
-			return false;   /* gone, or EMSGSIZE and the like */
+			if (!consumer_is_gone(errno)) {
+				send_errno = errno;
+				return SEND_FAILED;
+			}
+			/* It took events before it went: some may have died with it. */
+			replay_due = true;
+			disconnect_consumer(errno);
+			return SEND_GONE;
 		}
 		pfd = (struct pollfd){ .fd = consumer_fd, .events = POLLOUT };
 		poll(&pfd, 1, SLOW_CONSUMER_WAIT_MS);
+	}
+}
+
+/* The consumer is back: sends the last events it was sent before it went,
+ * oldest first. A consumer that dies loses what was in its socket buffer and
+ * its memory; resent events keep their event_id and seq, and the pipeline
+ * stores each event_id once. */
+static enum send_result resend_replay(void)
+{
+	size_t n = replay_count(&replay);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		const char *text = replay_at(&replay, i, &len);
+		enum send_result r = send_datagram(text, len);
+
+		if (r != SEND_SENT)
+			return r;
+	}
+	atomic_fetch_add(&resent, n);
+	replay_due = false;
+	log_fields(LOG_INFO, "events", "event consumer back, resent the last events sent",
+		   json_pack("{s:I}", "resent", (json_int_t)n));
+	return SEND_SENT;
+}
+
+/* Sleeps until the next connect attempt; events_stop() wakes it early. */
+static void wait_for_reconnect(void)
+{
+	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+	double wait = next_connect_at - now_monotonic();
+	uint64_t count;
+
+	if (wait <= 0)
+		return;
+	if (poll(&pfd, 1, (int)(wait * 1000) + 1) > 0 && read(wake_fd, &count, sizeof(count)) < 0)
+		(void)0;
+}
+
+/* Sends `text`, holding it while the consumer is away: the queue behind it
+ * absorbs what is emitted meanwhile (once it is full, new events are
+ * dropped and show as a seq gap, as ever). Once stopping, a missing consumer
+ * is not waited for. */
+static enum send_result send_held(const char *text, size_t len)
+{
+	for (;;) {
+		enum send_result r = SEND_SENT;
+
+		if (replay_due && connect_consumer())
+			r = resend_replay();
+		if (r == SEND_SENT)
+			r = send_datagram(text, len);
+		if (r != SEND_GONE)
+			return r;
+		if (atomic_load(&stop_requested))
+			return SEND_FAILED;
+		wait_for_reconnect();
 	}
 }
 
@@ -467,11 +550,23 @@ static void deliver(const struct pending_event *ev)
 	char *text = envelope_text(ev, next_seq());
 	size_t len = text ? strlen(text) : 0;
 
-	if (text && len <= EVENTS_MAX_DATAGRAM && send_datagram(text, len))
+	if (text && len <= EVENTS_MAX_DATAGRAM && send_held(text, len) == SEND_SENT) {
 		atomic_fetch_add(&t->emitted, 1);
-	else
-		atomic_fetch_add(&t->dropped, 1);
+		replay_keep(&replay, text, len);
+		return;
+	}
+	atomic_fetch_add(&t->dropped, 1);
 	free(text);
+	/* Said on the 1st, 2nd, 4th, 8th... drop here (not counting shutdown's). */
+	if (!atomic_load(&stop_requested) && ++send_failures
+	    && !(send_failures & (send_failures - 1)))
+		log_fields(LOG_WARN, "events", "event dropped",
+			   json_pack("{s:s, s:s, s:I, s:I}", "type", t->name, "reason",
+				     !text ? "cannot serialise"
+				     : len > EVENTS_MAX_DATAGRAM ? "oversize"
+				     : send_errno ? strerror(send_errno) : "send failed",
+				     "bytes", (json_int_t)len, "drops", (json_int_t)send_failures));
+	send_errno = 0;
 }
 
 static void wait_for_events(void)
@@ -548,6 +643,10 @@ static void reset_pipeline_state(void)
 	last_seq = 0;
 	next_connect_at = 0;
 	warned_unavailable = false;
+	replay_due = false;
+	send_errno = 0;
+	send_failures = 0;
+	atomic_store(&resent, 0);
 	atomic_store(&overflow_gap, 0);
 	atomic_store(&stop_requested, false);
 	atomic_store(&emitter_idle, false);
@@ -567,15 +666,19 @@ int events_start(const struct events_config *cfg, char *err, size_t errlen)
 		return -1;
 	reset_pipeline_state();
 	wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (wake_fd < 0 || ring_create(cfg->buffer_hwm ? cfg->buffer_hwm : DEFAULT_CAPACITY)) {
+	if (wake_fd < 0 || ring_create(cfg->buffer_hwm ? cfg->buffer_hwm : DEFAULT_CAPACITY)
+	    || replay_init(&replay, REPLAY_EVENTS)) {
 		snprintf(err, errlen, "events: cannot allocate the queue: %s", strerror(errno));
 		if (wake_fd >= 0)
 			close(wake_fd);
 		wake_fd = -1;
+		free(ring);
+		ring = NULL;
 		return -1;
 	}
 	if (pthread_create(&emitter_thread, NULL, emitter_main, NULL)) {
 		snprintf(err, errlen, "events: cannot start the emitter thread");
+		replay_free(&replay);
 		free(ring);
 		ring = NULL;
 		close(wake_fd);
@@ -623,6 +726,7 @@ void events_stop(void)
 		(void)0;
 	pthread_join(emitter_thread, NULL);
 	drop_what_is_left();
+	replay_free(&replay);
 	if (consumer_fd >= 0)
 		close(consumer_fd);
 	consumer_fd = -1;
@@ -701,4 +805,9 @@ bool events_consumer_connected(void)
 unsigned events_hashrate_interval(void)
 {
 	return settings.hashrate_interval_sec;
+}
+
+uint64_t events_resent_total(void)
+{
+	return atomic_load(&resent);
 }

@@ -7,23 +7,29 @@
  * consumer. A single emitter thread wraps each event in the envelope
  * (event_id UUIDv7, event, ts in microseconds, source "hosted", region,
  * pool_instance, boot_id, seq) and sends it as one datagram to
- * events.socket_path. A full queue or an absent consumer drops the event and
- * counts it by type; seq still advances so consumers can count the gap.
+ * events.socket_path. A full queue drops the event and counts it by type;
+ * seq still advances so consumers can count the gap. An absent consumer is
+ * waited for, the queue absorbing what is emitted meanwhile.
  *
  * Details (docs/events.md is the reference for consumers):
  *  - The queue is a bounded lock-free ring of buffer_hwm slots; producers
  *    claim a slot with one compare-and-swap, the emitter is the only reader.
  *  - ts is taken inside events_emit(); seq is given by the emitter in queue
- *    order, so delivered seq values are strictly increasing. Events dropped
+ *    order, so first deliveries have strictly increasing seq. Events dropped
  *    because the queue was full advance seq before the next delivered event;
- *    events the emitter drops (no consumer, oversize) consume their own seq.
+ *    events the emitter drops (oversize, shutdown) consume their own seq.
  *    Over a boot: last delivered seq == delivered + dropped (up to then).
  *  - block_found has 64 slots of its own beyond buffer_hwm: however full
  *    the queue is with other events, a found block's event is queued.
  *  - Consumer slow (EAGAIN/ENOBUFS): the emitter polls briefly and retries;
  *    producers are unaffected until the ring is full.
- *  - No consumer (ENOENT/ECONNREFUSED): the event is dropped and counted;
- *    the emitter reconnects at most once per reconnect_ms.
+ *  - No consumer (ENOENT/ECONNREFUSED): the emitter holds the event and
+ *    tries to reconnect once per reconnect_ms; the queue fills meanwhile.
+ *    When a consumer that took events went away and one is back, the last
+ *    REPLAY_EVENTS (4096) datagrams sent are sent again first, each the same
+ *    bytes (event_id, seq): the dead consumer may have lost them unread.
+ *    Consumers de-duplicate on event_id. Once stopping, an absent consumer
+ *    is not waited for: what is left is dropped and counted.
  *  - Datagrams are capped at EVENTS_MAX_DATAGRAM bytes; larger ones are
  *    dropped and counted.
  *  - Event types are snake_case names; the eleven documented ones are known
@@ -72,7 +78,7 @@ const char *events_boot_id(void);
 struct events_type_stats {
 	char type[EVENTS_TYPE_NAME_MAX];
 	uint64_t emitted;            /* datagrams the consumer accepted */
-	uint64_t dropped;            /* queue full, no consumer, oversize, shutdown */
+	uint64_t dropped;            /* queue full, oversize, shutdown */
 	uint64_t queued;             /* waiting in the ring right now */
 };
 
@@ -87,6 +93,9 @@ uint64_t events_emitted_total(void);
 uint64_t events_dropped_total(void);
 /* True while the last send attempt reached a consumer. */
 bool events_consumer_connected(void);
+/* Datagrams sent a second time because the consumer went away and came back
+ * (the last ones it had been sent; see event_replay.h). */
+uint64_t events_resent_total(void);
 /* Seconds between hashrate_update events (events.hashrate_interval_sec). */
 unsigned events_hashrate_interval(void);
 
