@@ -120,6 +120,18 @@ async function main(): Promise<void> {
     })
   );
   const poolInstances = REGION_NAMES.map((r) => endpoints.regions[r].poolInstance);
+  // Ctrl-C / SIGTERM: stop the miners and the stack rather than orphan them.
+  let interrupted = false;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => {
+      if (interrupted) return;
+      interrupted = true;
+      say(`${sig}: stopping miners and the stack`);
+      Promise.all(miners.map((m) => m.stop()))
+        .then(() => counter.close())
+        .finally(() => stack.system.close().finally(() => Deno.exit(130)));
+    });
+  }
   const rows: FaultRow[] = [];
   let loadStarted = 0;
   let failure: unknown = null;
@@ -172,9 +184,17 @@ async function main(): Promise<void> {
       { timeoutMs: recoveryTimeoutMs, intervalMs: 500, what: "JetStream to hold nothing unacked" },
     ).catch(() => 0);
     if (!drained) say("JetStream still held unacked messages at the final count");
-    await sleep(2000);
-    await counter.readRedis();
-    boots = await counter.count(true);
+    // The miners' last events (disconnects) trail the backlog: count until nothing moves.
+    let last = "";
+    for (const end = Date.now() + 60_000; Date.now() < end;) {
+      await sleep(3000);
+      await counter.readRedis();
+      boots = await counter.count(true);
+      const t = totals(boots);
+      const now = `${t.pg.stored}/${t.redis.stored}`;
+      if (now === last) break;
+      last = now;
+    }
   } catch (error) {
     failure ??= error;
   }
