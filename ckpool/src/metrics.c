@@ -356,7 +356,7 @@ static void render_events(struct buf *out)
 	render_event_family(out, "ckpool_events_emitted_total",
 			    "Events the consumer accepted, by type.", st, n, COUNT_EMITTED);
 	render_event_family(out, "ckpool_events_dropped_total",
-			    "Events lost (queue full, no consumer, oversize, shutdown), by type.",
+			    "Events lost (queue full, oversize, shutdown), by type.",
 			    st, n, COUNT_DROPPED);
 	render_event_family(out, "ckpool_events_queued_by_type",
 			    "Events waiting in the emitter queue now, by type.", st, n,
@@ -369,6 +369,9 @@ static void render_events(struct buf *out)
 	metrics_single(out, "ckpool_events_consumer_connected", "gauge",
 	       "1 while the event consumer's socket accepts datagrams.",
 	       events_consumer_connected() ? 1 : 0);
+	metrics_single(out, "ckpool_events_resent_total", "counter",
+	       "Datagrams sent again to a consumer that came back (the last ones the gone one had).",
+	       (double)events_resent_total());
 }
 
 static void render_process(struct buf *out)

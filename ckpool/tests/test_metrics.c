@@ -30,6 +30,7 @@ static const char *const required[] = {
 	"ckpool_template_height", "ckpool_template_age_seconds", "ckpool_templates_total",
 	"ckpool_bitcoind_rpc_latency_ms", "ckpool_bitcoind_rpc_errors_total",
 	"ckpool_events_emitted_total", "ckpool_events_dropped_total", "ckpool_events_queued",
+	"ckpool_events_resent_total",
 	"ckpool_uptime_seconds", "ckpool_build_info", "ckpool_template_refusals_total",
 	"ckpool_template_refused", "ckpool_template_refused_repeats",
 	"ckpool_template_refusal_info", "ckpool_chain_info", NULL
