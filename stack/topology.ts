@@ -105,6 +105,9 @@ function redisService(config: StackConfig): ServiceSpec {
     prepare: () => Deno.mkdir(layout.dir, { recursive: true }),
     command: () => redisCommand(layout),
     ready: redisReady(layout),
+    // Redis answers PING only once its append-only file is loaded: hundreds of MB of
+    // streams (a long chaos bench) take tens of seconds on a busy box.
+    readyTimeoutMs: 120_000,
     stopSignal: REDIS_STOP_SIGNAL,
   };
 }
