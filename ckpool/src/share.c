@@ -1,6 +1,6 @@
 /*
- * share.c - rebuilding and hashing a submitted header, difficulty
- * arithmetic, reject reasons and the per-connection duplicate filter.
+ * share.c - rebuilding and hashing a submitted header, reject reasons and
+ * the per-connection duplicate filter.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -8,63 +8,10 @@
 #include "bytes.h"
 #include "hash.h"
 
-#include <math.h>
 #include <string.h>
 
 /* Coinbases are a few hundred bytes; larger ones take the heap. */
 #define COINBASE_STACK_MAX 1024
-
-/* diff1 = 0xffff * 2^208 */
-static long double diff1(void)
-{
-	return ldexpl(65535.0L, 208);
-}
-
-/* Reads 32 bytes, most significant first, as a long double. */
-static long double big_endian_value(const uint8_t *be)
-{
-	long double v = 0;
-
-	for (int i = 0; i < 32; i++)
-		v = v * 256.0L + be[i];
-	return v;
-}
-
-double diff_from_target(const uint8_t target[32])
-{
-	long double v = big_endian_value(target);
-
-	return v > 0 ? (double)(diff1() / v) : HUGE_VAL;
-}
-
-double diff_from_hash(const uint8_t hash[32])
-{
-	uint8_t be[32];
-
-	for (int i = 0; i < 32; i++)
-		be[i] = hash[31 - i];
-	return diff_from_target(be);
-}
-
-double diff_from_bits(uint32_t bits)
-{
-	uint8_t target[32];
-
-	if (target_from_bits(bits, target) < 0)
-		return 0;
-	return diff_from_target(target);
-}
-
-bool hash_meets_target(const uint8_t hash[32], const uint8_t target[32])
-{
-	for (int i = 0; i < 32; i++) {
-		uint8_t h = hash[31 - i];
-
-		if (h != target[i])
-			return h < target[i];
-	}
-	return true;
-}
 
 const char *share_result_reason(enum share_result r)
 {

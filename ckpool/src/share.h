@@ -9,12 +9,8 @@
  * hashes it and classifies the result. It decides everything that the
  * submission alone determines (extranonce2 size, version bits, ntime window,
  * difficulty). Stale and job-not-found are for the runtime, which knows the
- * live workbases; duplicates are found with struct dup_filter.
- *
- * Difficulty is bitcoin's "pool difficulty": diff1 target
- * 0x00000000ffff0000...0000 divided by the hash (or target) as a 256-bit
- * number, computed in long double so values far below 1 (regtest's
- * 4.66e-10) are exact to double precision.
+ * live workbases; duplicates are found with struct dup_filter. Difficulty
+ * and targets are difficulty.h's.
  */
 #ifndef CKPOOL_SHARE_H
 #define CKPOOL_SHARE_H
@@ -23,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stats.h"
+#include "difficulty.h"     /* diff_from_hash, hash_meets_target, ... */
+#include "reject_reason.h"
 #include "workbase.h"
 
 /* How far past the template's curtime a share's ntime may go (seconds);
@@ -74,21 +71,11 @@ struct share_output {
  * SHARE_LOW_DIFF). SHARE_INVALID for NULL or inconsistent inputs. */
 enum share_result share_compute(const struct share_input *in, struct share_output *out);
 
-/* diff1 / hash, the hash read as a little-endian 256-bit number (internal
- * order). An all-zero hash gives HUGE_VAL. */
-double diff_from_hash(const uint8_t hash[32]);
-/* diff1 / target for a big-endian target; all-zero gives HUGE_VAL. */
-double diff_from_target(const uint8_t target[32]);
-/* diff1 / target(bits); 0 for bits that don't decode. */
-double diff_from_bits(uint32_t bits);
-/* True when the hash (internal order) is at or below the big-endian target. */
-bool hash_meets_target(const uint8_t hash[32], const uint8_t target[32]);
-
 /* Lowercase reason for logs and the share_submitted event: "job not found",
  * "stale", "duplicate", "low difficulty", "bad ntime", "bad version bits",
  * "bad extranonce2 size", "invalid"; "ok" for SHARE_OK. */
 const char *share_result_reason(enum share_result r);
-/* The stats counter index for a rejection (SHARE_OK maps to REJECT_INVALID;
+/* The stats counter index (reject_reason.h) for a rejection (SHARE_OK maps to REJECT_INVALID;
  * don't count it as a rejection). */
 enum reject_reason share_result_reject_reason(enum share_result r);
 

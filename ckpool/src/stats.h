@@ -14,21 +14,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-/* Reasons a share is rejected; index into stats.shares_rejected. Keep in sync
- * with share_result_reason() in share.c. */
-enum reject_reason {
-	REJECT_JOB_NOT_FOUND,
-	REJECT_STALE,
-	REJECT_DUPLICATE,
-	REJECT_LOW_DIFF,
-	REJECT_BAD_NTIME,
-	REJECT_BAD_VERSION,
-	REJECT_BAD_EXTRANONCE2,
-	REJECT_UNAUTHORIZED,
-	REJECT_NOT_SUBSCRIBED,
-	REJECT_INVALID,
-	REJECT_REASON_COUNT
-};
+#include "reject_reason.h"  /* enum reject_reason: index of shares_rejected */
 
 /* Upper bounds (ms) of the bitcoind RPC latency histogram; +Inf is implied. */
 #define RPC_LATENCY_BUCKETS 10

@@ -4,13 +4,13 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
  * Owns template validation (each field named in its error), compact-bits
- * decoding, the per-template precomputation shared by every share, and the
+ * checks, the per-template precomputation shared by every share, and the
  * refcounted raw transactions (struct wb_tx) of workbases built from parts.
  */
 #include "workbase.h"
 #include "bytes.h"
 #include "hex.h"
-#include "share.h"
+#include "difficulty.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,36 +88,6 @@ void wb_tx_unref(struct wb_tx *tx)
 {
 	if (tx && atomic_fetch_sub_explicit(&tx->refs, 1, memory_order_acq_rel) == 1)
 		free(tx);
-}
-
-int target_from_bits(uint32_t bits, uint8_t target[32])
-{
-	unsigned exponent = bits >> 24;
-	uint32_t mantissa = bits & 0x007fffff;
-
-	memset(target, 0, 32);
-	if (bits & 0x00800000 || !mantissa)
-		return -1;
-	/* target = mantissa * 256^(exponent - 3): mantissa byte k (k = 0
-	 * least significant) weighs 256^(k + exponent - 3), which is
-	 * big-endian index 34 - exponent - k. Bytes below index 31 are
-	 * shifted out; bytes above index 0 overflow. */
-	for (int k = 0; k < 3; k++) {
-		uint8_t byte = (uint8_t)(mantissa >> (8 * k));
-		int pos = 34 - (int)exponent - k;
-
-		if (!byte)
-			continue;
-		if (pos < 0)
-			return -1;    /* overflows 256 bits */
-		if (pos <= 31)
-			target[pos] = byte;
-	}
-	for (int i = 0; i < 32; i++) {
-		if (target[i])
-			return 0;
-	}
-	return -1;              /* shifted out entirely */
 }
 
 void workbase_stratum_prevhash(const struct workbase *wb, char out[65])

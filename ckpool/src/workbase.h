@@ -132,8 +132,4 @@ void workbase_unref(struct workbase *wb);
  * what miners expect; branch entries are plain internal-order hex. */
 void workbase_stratum_prevhash(const struct workbase *wb, char out[65]);
 
-/* Network target from compact bits (big-endian). 0 on success, -1 when
- * bits are negative, zero or overflow 256 bits. */
-int target_from_bits(uint32_t bits, uint8_t target[32]);
-
 #endif

@@ -9,6 +9,7 @@
 #include "bytes.h"
 #include "coinbase.h"
 #include "hash.h"
+#include "difficulty.h"
 #include "share.h"
 
 #include <math.h>

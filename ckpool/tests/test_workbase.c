@@ -7,6 +7,7 @@
  */
 #include "helpers.h"
 #include "gbt_fixture.h"
+#include "difficulty.h"
 #include "share.h"
 #include "workbase.h"
 #include "workbase_compare.h"
