@@ -19,6 +19,10 @@
  */
 
 import { SpoolCache } from "./spool_cache.ts";
+import type { SpoolEntry, SpoolRecord } from "./spool_record.ts";
+
+// Re-exported so callers keep importing the spool's types from the spool.
+export type { SpoolEntry, SpoolRecord };
 
 export interface SpoolOptions {
   /** Refuse records that would take the spool's disk use beyond this. */
@@ -31,19 +35,6 @@ export interface SpoolOptions {
   commitIntervalMs: number;
   /** Keep up to this many appended bytes in memory for the forwarder (default 64 MiB). */
   cacheBytes?: number;
-}
-
-export interface SpoolEntry {
-  subject: string;
-  msgId: string;
-  payload: Uint8Array;
-}
-
-export interface SpoolRecord extends SpoolEntry {
-  /** Offset of the record's first byte. */
-  offset: number;
-  /** Offset just past the record. */
-  next: number;
 }
 
 export interface AppendResult {

@@ -9,7 +9,7 @@
  * `maxBytes` (the forwarder then reads those records from disk).
  */
 
-import type { SpoolRecord } from "./spool.ts";
+import type { SpoolRecord } from "./spool_record.ts";
 
 interface Chunk {
   start: number;

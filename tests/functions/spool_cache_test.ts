@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { SpoolCache } from "../../functions/publisher/spool_cache.ts";
-import type { SpoolRecord } from "../../functions/publisher/spool.ts";
+import type { SpoolRecord } from "../../functions/publisher/spool_record.ts";
 import { AckTracker, parseAck } from "../../functions/publisher/ack_tracker.ts";
 
 const enc = new TextEncoder();
