@@ -1,7 +1,7 @@
 /*
  * generator.c - owns the template thread: tip-change detection (ZMQ and
  * best-hash polling), getblocktemplate calls, workbase ids, publishing
- * workbases to the jobs registry (and to the relays, on a primary), and a
+ * workbases to the jobs registry (and to the link's publish hook), and a
  * passthrough relay's choice between the primary's templates and its own
  * node's (relayed / independent mode).
  *
@@ -14,8 +14,6 @@
 #include "hex.h"
 #include "jobs.h"
 #include "log.h"
-#include "relay_client.h"
-#include "relay_server.h"
 #include "rpc.h"
 #include "stats.h"
 #include "template_status.h"
@@ -102,6 +100,25 @@ static void log_published(const struct workbase *wb, bool new_block, const char 
 		   new_block ? "new block template" : "template update", f);
 }
 
+/* The relay link's hooks (generator_set_link); NULL until relay_mode sets
+ * them. Atomic so they can be set while the template thread runs. */
+static _Atomic(void (*)(struct workbase *)) link_publish;
+static _Atomic(int64_t (*)(void)) link_down_for_ms;
+
+void generator_set_link(const struct generator_link *link)
+{
+	atomic_store(&link_publish, link ? link->publish : NULL);
+	atomic_store(&link_down_for_ms, link ? link->down_for_ms : NULL);
+}
+
+static void publish_to_link(struct workbase *wb)
+{
+	void (*publish)(struct workbase *) = atomic_load(&link_publish);
+
+	if (publish)
+		publish(wb);
+}
+
 bool generator_publish(struct workbase *wb)
 {
 	uint64_t first = (uint64_t)now_unix_us();
@@ -117,7 +134,7 @@ bool generator_publish(struct workbase *wb)
 	atomic_store(&g_stats.template_time_us, now_unix_us());
 	atomic_fetch_add(&g_stats.templates_total, 1);
 	workbase_ref(wb);       /* held until logged: jobs may drop it meanwhile */
-	relay_server_push_workbase(wb); /* a primary's relays; -1 (no-op) elsewhere */
+	publish_to_link(wb);
 	new_block = jobs_publish(wb);
 	log_published(wb, new_block, tip);
 	if (new_block)
@@ -439,7 +456,9 @@ static void watch_own_tip(struct generator *g)
 
 static bool failover_due(const struct generator *g, int64_t *down_ms)
 {
-	*down_ms = relay_client_link_down_for_ms();
+	int64_t (*down_for_ms)(void) = atomic_load(&link_down_for_ms);
+
+	*down_ms = down_for_ms ? down_for_ms() : -1;
 	return *down_ms >= 0 && *down_ms >= (int64_t)g->cfg->primary.failover_threshold * 1000;
 }
 

@@ -14,8 +14,10 @@
  * A refused template (any error) is recorded in template_status.h, which
  * logs it once per distinct error and feeds /health and /metrics.
  * Every workbase, whatever its source (this loop, or a template pushed by
- * the primary to a relay), goes out through generator_publish(), which on a
- * primary also hands it to relay_server_push_workbase().
+ * the primary to a relay), goes out through generator_publish(), which
+ * also hands it to the link's publish hook (on a primary, the relays).
+ * The generator does not know the relay link: relay_mode.c sets the hooks
+ * (generator_set_link), as jobs_set_listener() does for Stratum.
  *
  * Passthrough (relay) mode has two states:
  *   relayed      the primary's templates (generator_primary_template, from
@@ -63,6 +65,21 @@ void generator_primary_template(const json_t *gbt, uint64_t primary_workbase_id)
 /* The same for a workbase already built (the relay link decodes binary
  * templates straight into one); takes over the caller's reference. */
 void generator_primary_workbase(struct workbase *wb, uint64_t primary_workbase_id);
+
+/* The relay link as the generator sees it. Either hook may be NULL. */
+struct generator_link {
+	/* Called by generator_publish() with every workbase, its id assigned
+	 * and a reference held for the call (a primary pushes it to its
+	 * relays). Any thread that publishes. */
+	void (*publish)(struct workbase *wb);
+	/* Passthrough: ms since the primary was last heard from, 0 while the
+	 * link is healthy, -1 when there is no link; independent mode starts
+	 * once it reaches primary.failover_threshold seconds. Template thread. */
+	int64_t (*down_for_ms)(void);
+};
+/* Sets the hooks (copied), or clears them with NULL; until set, nothing is
+ * pushed and the link never counts as down. Safe while the thread runs. */
+void generator_set_link(const struct generator_link *link);
 
 /* True while a relay mines its own node's templates. */
 bool generator_independent(void);

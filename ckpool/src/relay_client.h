@@ -12,7 +12,7 @@
  * reconnect_interval_ms and tries again, for ever. Callbacks run on that
  * thread, never with a lock held.
  *
- * Wiring (passthrough mode):
+ * Wiring (passthrough mode, done by relay_mode.c):
  *   struct relay_client_config rc = { .host = cfg->primary.host,
  *           .port = cfg->primary.template_push_port,
  *           .auth_token = cfg->primary.auth_token, .region = cfg->region,
@@ -21,10 +21,12 @@
  *           .on_workbase = <generator_primary_workbase>, ... };
  *   relay_client_start(&rc, err, sizeof(err));
  *   metrics_register_section(relay_client_write_metrics, NULL);
- *   generator: if (relay_client_should_failover(cfg->primary.failover_threshold))
- *           mine on the local node's templates (independent mode);
- *   submit: relay_client_submit_block(hex, height, hash, done, ctx) next to
- *           the local submitblock;
+ *   generator_set_link(&(struct generator_link){
+ *           .down_for_ms = relay_client_link_down_for_ms }): the generator
+ *           mines the local node's templates (independent mode) once it
+ *           reaches primary.failover_threshold seconds;
+ *   submit_set_primary_path(relay_client_submit_block): submit sends each
+ *           block up next to the local submitblock;
  *   /health: json_object_set_new(health, "relay_link", relay_client_status_json());
  *   shutdown: relay_client_stop();
  *

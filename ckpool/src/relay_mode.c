@@ -1,8 +1,9 @@
 /*
  * relay_mode.c - owns the relay link's place in the engine: which end runs
- * (server on a primary, client on a relay), the callbacks that connect it
- * to the generator, the node and events, and the relay's mode metrics and
- * health contributor.
+ * (server on a primary, client on a relay), the callbacks and hooks that
+ * connect it to the generator, submission, the node and events, and the
+ * relay's mode metrics and health contributor. The only file outside the
+ * link itself that knows relay_server / relay_client.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -17,6 +18,7 @@
 #include "relay_server.h"
 #include "rpc.h"
 #include "stats.h"
+#include "submit.h"
 #include "util.h"
 #include "workbase.h"
 
@@ -80,6 +82,12 @@ static void on_relay_change(const struct relay_peer_info *info, bool connected, 
 	events_emit(type, data);
 }
 
+/* The generator's publish hook on a primary. */
+static void push_workbase(struct workbase *wb)
+{
+	relay_server_push_workbase(wb);  /* the number of relays is not needed */
+}
+
 /* The current workbase, for relays that connect before the next template. */
 static void push_current_workbase(void)
 {
@@ -111,6 +119,7 @@ static int start_server(const struct config *cfg, char *err, size_t errlen)
 	}
 	rm.server_on = true;
 	metrics_register_section(relay_server_write_metrics, NULL);
+	generator_set_link(&(struct generator_link){ .publish = push_workbase });
 	push_current_workbase();
 	return 0;
 }
@@ -225,6 +234,9 @@ static int start_client(const struct config *cfg, char *err, size_t errlen)
 	if (relay_client_start(&rc, err, errlen))
 		return -1;
 	rm.client_on = true;
+	generator_set_link(&(struct generator_link){
+		.down_for_ms = relay_client_link_down_for_ms });
+	submit_set_primary_path(relay_client_submit_block);
 	metrics_register_section(relay_client_write_metrics, NULL);
 	metrics_register_section(write_mode_metrics, NULL);
 	health_register_contributor(health_contribution, (void *)cfg);
@@ -247,6 +259,8 @@ int relay_mode_start(const struct config *cfg, char *err, size_t errlen)
 
 void relay_mode_stop(void)
 {
+	generator_set_link(NULL);
+	submit_set_primary_path(NULL);
 	if (rm.server_on) {
 		metrics_unregister_section(relay_server_write_metrics, NULL);
 		rpc_client_cancel(rm.rpc);  /* a relayed submitblock must not hold up shutdown */

@@ -7,15 +7,17 @@
  * on relay_listen; blocks relays send up are submitted to this engine's node
  * on the server's worker thread (and an accepted one asks the generator for
  * a new template); relay_connected / relay_disconnected events name the
- * relay's region. The generator pushes every workbase (generator_publish).
+ * relay's region. The generator's publish hook (generator_set_link) pushes
+ * every workbase to the relays.
  * Without a token the relay link stays off.
  *
  * Relay (mode "passthrough"): starts relay_client towards
  * primary.host:template_push_port; every pushed template goes to
  * generator_primary_workbase() (decoded from the binary TEMPLATE); link changes become relay_connected /
  * relay_disconnected events (primary host, port, RTT). Independent mode is
- * the generator's decision (generator.h); block submission uses the link
- * itself (submit.c). /metrics gets the link's families plus
+ * the generator's decision (generator.h) on the link's down time, which
+ * it asks through its down_for_ms hook; submission sends blocks up the
+ * link through its primary path hook (submit_set_primary_path). /metrics gets the link's families plus
  * ckpool_relay_independent_mode, ckpool_relay_mode_changes_total,
  * ckpool_relay_local_templates_total,
  * ckpool_relay_primary_templates_ignored_total and

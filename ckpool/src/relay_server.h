@@ -10,16 +10,15 @@
  * so a slow node never stalls the link.
  * The protocol is in relay_frame.h, relay_auth.h and docs/relay-protocol.md.
  *
- * Wiring (primary mode):
+ * Wiring (primary mode, done by relay_mode.c):
  *   struct relay_server_config rc = { .listen = cfg->relay_listen (default
  *           "0.0.0.0:8881"), .auth_token = cfg->primary.auth_token,
  *           .submit_block = <submitblock on the primary's node>, ... };
  *   relay_server_start(&rc, err, sizeof(err));
  *   metrics_register_section(relay_server_write_metrics, NULL);
- *   generator_publish(), in primary mode, after wb->id is assigned and
- *   while it holds its extra reference (between workbase_ref and
- *   workbase_unref):
- *           relay_server_push_workbase(wb);
+ *   generator_set_link() with a publish hook that calls
+ *           relay_server_push_workbase(wb); generator_publish() calls it
+ *           after wb->id is assigned, holding a reference for the call;
  *   /health: json_object_set_new(health, "relays", relay_server_relays_json());
  *   shutdown: relay_server_stop();
  *

@@ -1,7 +1,7 @@
 /*
  * submit.c - owns block submission: a queue of solved blocks, the thread
  * that sends each with submitblock on a dedicated RPC client (and, on a
- * passthrough relay, up the relay link at the same moment), and the
+ * passthrough relay, through the primary path hook at the same moment), and the
  * result's log line, counters and block_found event once every path has
  * answered.
  *
@@ -11,7 +11,6 @@
 #include "events.h"
 #include "generator.h"
 #include "log.h"
-#include "relay_client.h"
 #include "rpc.h"
 #include "stats.h"
 #include "util.h"
@@ -50,6 +49,12 @@ static pthread_t submit_thread;
 static struct rpc_client *submit_rpc;
 static char submit_region[64];
 static bool submit_passthrough;
+static _Atomic(submit_primary_fn) primary_path;  /* relay_mode.c sets it */
+
+void submit_set_primary_path(submit_primary_fn send)
+{
+	atomic_store(&primary_path, send);
+}
 
 void submit_block(struct block_candidate *candidate)
 {
@@ -226,13 +231,14 @@ static void on_primary_result(const char *result, double ms, void *ctx)
  * paths run at the same time. */
 static void start_primary_path(struct queued_block *q)
 {
+	submit_primary_fn send = atomic_load(&primary_path);
+
 	atomic_store(&q->paths_left, 1);
 	if (!submit_passthrough)
 		return;
 	q->via_primary = true;
 	atomic_store(&q->paths_left, 2);
-	if (relay_client_submit_block(q->c.block_hex, q->c.height, q->c.hash, on_primary_result,
-				      q))
+	if (send && send(q->c.block_hex, q->c.height, q->c.hash, on_primary_result, q))
 		return;
 	q->primary = (struct submit_outcome){ .accepted = false, .result = "error",
 					      .ms = (now_monotonic() - q->c.found_at) * 1000.0 };
