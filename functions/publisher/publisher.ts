@@ -8,16 +8,18 @@
  * makes the spool grow.
  */
 
-import { decodeEnvelope, subjectFor } from "../lib/envelope.ts";
 import { bindDatagramSocket, type DatagramBatcher } from "../lib/datagram_socket.ts";
 import { createLogger, type Logger, LogSampler } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
-import { type HealthReport, type OpsServer, startOpsServer } from "../lib/ops_server.ts";
+import { type OpsServer, startOpsServer } from "../lib/ops_server.ts";
 import type { PublisherConfig } from "./config.ts";
-import { type DeadLetter, DeadLetterFile } from "./deadletter.ts";
+import { DeadLetterFile } from "./deadletter.ts";
 import { Forwarder } from "./forwarder.ts";
 import { NatsLink } from "./nats_link.ts";
-import { Spool, type SpoolEntry } from "./spool.ts";
+import { publisherHealth } from "./publisher_health.ts";
+import { fillLevel, sortDatagrams } from "./publisher_ingest.ts";
+import { publisherMetrics, registerSpoolGauges } from "./publisher_metrics.ts";
+import { Spool } from "./spool.ts";
 
 export interface Publisher {
   readonly registry: Registry;
@@ -28,9 +30,6 @@ export interface Publisher {
   stop(): Promise<void>;
 }
 
-/** Fill ratios at which the publisher logs a warning as the spool grows. */
-const FILL_WARNINGS = [0.5, 0.8, 0.95];
-
 export async function startPublisher(
   config: PublisherConfig,
   logger: Logger = createLogger({
@@ -40,39 +39,17 @@ export async function startPublisher(
   }),
 ): Promise<Publisher> {
   const registry = new Registry();
-  const received = registry.counter(
-    "publisher_datagrams_received_total",
-    "Datagrams read from the engine socket",
-  );
-  const spooled = registry.counter("publisher_events_spooled_total", "Valid events spooled");
-  const invalid = registry.counter(
-    "publisher_events_invalid_total",
-    "Datagrams that failed validation (dead-lettered)",
-  );
-  const refused = registry.counter(
-    "publisher_events_refused_total",
-    "Valid events refused because the spool was full",
-  );
-  const deadLettered = registry.counter(
-    "publisher_deadletter_written_total",
-    "Lines written to the dead-letter file",
-  );
-  const published = registry.counter(
-    "publisher_events_published_total",
-    "Events acknowledged by JetStream",
-  );
-  const duplicates = registry.counter(
-    "publisher_publish_duplicates_total",
-    "Publishes JetStream reported as duplicates (absorbed by Nats-Msg-Id)",
-  );
-  const publishErrors = registry.counter(
-    "publisher_publish_errors_total",
-    "Publish passes that failed and were retried",
-  );
-  const natsConnected = registry.gauge(
-    "publisher_nats_connected",
-    "1 while connected to NATS",
-  );
+  const {
+    received,
+    spooled,
+    invalid,
+    refused,
+    deadLettered,
+    published,
+    duplicates,
+    publishErrors,
+    natsConnected,
+  } = publisherMetrics(registry);
 
   const deadLetter = new DeadLetterFile(config.deadLetterPath, config.deadLetterMaxBytes);
   await deadLetter.open();
@@ -82,32 +59,7 @@ export async function startPublisher(
     fsync: config.fsync,
     commitIntervalMs: config.commitIntervalMs,
   });
-  registry.gaugeFn(
-    "publisher_spool_backlog_bytes",
-    "Spooled bytes not yet acknowledged",
-    () => spool.backlogBytes,
-  );
-  registry.gaugeFn(
-    "publisher_spool_disk_bytes",
-    "Bytes the spool segments take",
-    () => spool.diskBytes,
-  );
-  registry.gaugeFn(
-    "publisher_spool_max_bytes",
-    "Configured spool bound",
-    () => config.spoolMaxBytes,
-  );
-  registry.gaugeFn("publisher_spool_fill_ratio", "Spool disk bytes / bound", () => spool.fillRatio);
-  registry.gaugeFn(
-    "publisher_spool_committed_offset",
-    "Acknowledged spool offset",
-    () => spool.committed,
-  );
-  registry.gaugeFn(
-    "publisher_spool_write_offset",
-    "Durable end of the spool",
-    () => spool.writeEnd,
-  );
+  registerSpoolGauges(registry, spool, config.spoolMaxBytes);
   logger.info("spool opened", {
     dir: config.spoolDir,
     committed: spool.committed,
@@ -156,7 +108,7 @@ export async function startPublisher(
   let lastFullLog = 0;
   const checkFill = () => {
     const ratio = spool.fillRatio;
-    const level = FILL_WARNINGS.filter((t) => ratio >= t).length;
+    const level = fillLevel(ratio);
     if (level > warnedLevel) {
       logger.warn("spool filling up", {
         fill_ratio: Number(ratio.toFixed(3)),
@@ -173,24 +125,7 @@ export async function startPublisher(
       const datagrams = await batcher.next();
       if (datagrams.length === 0) return;
       received.inc(datagrams.length);
-      const entries: SpoolEntry[] = [];
-      const letters: DeadLetter[] = [];
-      for (const payload of datagrams) {
-        const decoded = decodeEnvelope(payload);
-        if (!decoded.ok) {
-          letters.push({ reason: decoded.reason, payload });
-          continue;
-        }
-        const { envelope } = decoded;
-        if (envelope.region !== config.region) {
-          letters.push({
-            reason: `region '${envelope.region}' does not match REGION '${config.region}'`,
-            payload,
-          });
-          continue;
-        }
-        entries.push({ subject: subjectFor(envelope), msgId: envelope.event_id, payload });
-      }
+      const { entries, letters } = sortDatagrams(datagrams, config.region);
       if (letters.length > 0) {
         invalid.inc(letters.length);
         if (invalid.get() === letters.length || invalid.get() % 1000 < letters.length) {
@@ -226,30 +161,16 @@ export async function startPublisher(
   };
   const ingesting = ingest(socket);
 
-  const health = (): HealthReport => {
-    const reasons: string[] = [];
-    if (!link.connected) reasons.push("nats disconnected");
-    if (spool.fillRatio >= 1 || spool.diskBytes + 64 * 1024 > config.spoolMaxBytes) {
-      reasons.push("spool full");
-    } else if (spool.fillRatio >= 0.8) reasons.push("spool above 80%");
-    const commitError = spool.commitError;
-    if (commitError !== undefined) {
-      reasons.push(`spool commit failing: ${commitError.message}`);
-    }
-    const status = reasons.includes("spool full") || commitError !== undefined
-      ? "down"
-      : reasons.length > 0
-      ? "degraded"
-      : "ok";
-    return {
-      status,
-      reasons,
+  const health = () =>
+    publisherHealth({
       region: config.region,
-      nats_connected: link.connected,
-      spool_backlog_bytes: spool.backlogBytes,
-      spool_fill_ratio: spool.fillRatio,
-    };
-  };
+      natsConnected: link.connected,
+      spoolFillRatio: spool.fillRatio,
+      spoolDiskBytes: spool.diskBytes,
+      spoolMaxBytes: config.spoolMaxBytes,
+      spoolBacklogBytes: spool.backlogBytes,
+      commitError: spool.commitError,
+    });
   let ops: OpsServer;
   try {
     ops = startOpsServer({
