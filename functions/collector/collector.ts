@@ -4,14 +4,15 @@
  * start and /metrics + /health.
  */
 
-import type postgres from "postgres";
-import { Redis, type RedisOptions } from "ioredis";
+import { Redis } from "ioredis";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { backoffDelay, sleep } from "../lib/backoff.ts";
 import { createLogger, type Logger, LogSampler } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
 import { connectNats } from "../lib/nats_connect.ts";
-import { type HealthReport, startOpsServer } from "../lib/ops_server.ts";
+import { startOpsServer } from "../lib/ops_server.ts";
+import { collectorHealth, missingTotal } from "./collector_health.ts";
+import { collectorMetrics } from "./collector_metrics.ts";
 import type { CollectorConfig } from "./config.ts";
 import { allMigrations, migrate } from "./migrate.ts";
 import { installClosedSocketWriteGuard, PgClient } from "./pg_client.ts";
@@ -20,6 +21,16 @@ import { CONSUMER_MAX_ACK_PENDING } from "../lib/stream.ts";
 import { loadSources, type SourceSeq, writeEvents } from "./pg_sink.ts";
 import { CollectorPipeline, type Item } from "./pipeline.ts";
 import { RedisSink } from "./redis_sink.ts";
+import {
+  isPermanentPgError,
+  pgOptions,
+  pgWriteTimeoutMs,
+  redisOptions,
+  withTimeout,
+} from "./store_options.ts";
+
+// Re-exported: tests and callers have always taken these from the collector.
+export { isPermanentPgError, pgOptions, pgWriteTimeoutMs, redisOptions, withTimeout };
 import { type SocketSource, startSocketSource } from "./socket_source.ts";
 
 export interface Collector {
@@ -34,68 +45,6 @@ function sourceKey(s: { pool_instance: string; boot_id: string }): string {
   return `${s.pool_instance}/${s.boot_id}`;
 }
 
-/**
- * A PostgreSQL data exception (SQLSTATE class 22: bad jsonb text, numeric
- * overflow, NUL in text...) is caused by the rows, not the server: retrying
- * the same rows can never succeed.
- */
-export function isPermanentPgError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.length === 5 && code.startsWith("22");
-}
-
-type TimeoutConfig = Pick<CollectorConfig, "pgStatementTimeoutMs" | "redisCommandTimeoutMs">;
-
-/**
- * PostgreSQL client options: the server ends statements running longer than
- * statement_timeout, TCP keepalive notices a dead peer, and connecting is bounded.
- */
-export function pgOptions(config: TimeoutConfig): postgres.Options<Record<string, never>> {
-  return {
-    max: 4,
-    onnotice: () => {},
-    connect_timeout: 5,
-    idle_timeout: 60,
-    keep_alive: 10,
-    connection: {
-      application_name: "collector",
-      statement_timeout: config.pgStatementTimeoutMs,
-      lock_timeout: config.pgStatementTimeoutMs,
-      idle_in_transaction_session_timeout: config.pgStatementTimeoutMs * 2,
-    },
-  };
-}
-
-/**
- * A half-open connection never delivers the server's statement_timeout error:
- * the write also fails client-side a little later, so the retry path runs.
- */
-export function pgWriteTimeoutMs(config: TimeoutConfig): number {
-  return config.pgStatementTimeoutMs + 5_000;
-}
-
-/** ioredis options: a command unanswered for commandTimeout fails (and is retried). */
-export function redisOptions(config: TimeoutConfig): RedisOptions {
-  return {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 5_000,
-    commandTimeout: config.redisCommandTimeoutMs,
-    keepAlive: 10_000,
-    retryStrategy: (times: number) => Math.min(100 * times, 1_000),
-  };
-}
-
-/** Rejects when `promise` has not settled within `ms` (the work itself is not cancelled). */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export async function startCollector(
   config: CollectorConfig,
   logger: Logger = createLogger({
@@ -105,45 +54,25 @@ export async function startCollector(
   }),
 ): Promise<Collector> {
   const registry = new Registry();
-  const received = registry.counter(
-    "collector_events_received_total",
-    "Events taken from a source",
-  );
-  const invalid = registry.counter("collector_events_invalid_total", "Invalid events dropped");
-  const inserted = registry.counter(
-    "collector_events_inserted_total",
-    "Events newly inserted into PostgreSQL",
-  );
-  const duplicates = registry.counter(
-    "collector_events_duplicate_total",
-    "Events already stored (redeliveries, absorbed)",
-  );
-  const redisAdded = registry.counter(
-    "collector_redis_added_total",
-    "Events newly added to Redis streams",
-  );
-  const blocks = registry.counter("collector_blocks_inserted_total", "block_found rows inserted");
-  const batches = registry.counter("collector_batches_total", "Batches committed to both stores");
-  const deadLettered = registry.counter(
-    "collector_events_deadlettered_total",
-    "Events PostgreSQL permanently rejected (data error): terminated, logged, never stored",
-  );
-  const sinkErrors = registry.counter("collector_sink_errors_total", "Failed writes (retried)");
-  const lag = registry.gauge(
-    "collector_commit_lag_seconds",
-    "Last batch: commit time minus its oldest event ts",
-  );
-  const seqHighest = registry.gauge("collector_seq_highest", "Highest seq seen per engine start");
-  const seqMissing = registry.gauge("collector_seq_missing", "Seqs missing below the highest");
+  const {
+    received,
+    invalid,
+    inserted,
+    duplicates,
+    redisAdded,
+    blocks,
+    batches,
+    deadLettered,
+    sinkErrors,
+    lag,
+    seqHighest,
+    seqMissing,
+  } = collectorMetrics(registry);
   const sources = new Map<string, SourceSeq>();
   registry.gaugeFn(
     "collector_seq_missing_total",
     "Missing seqs over all tracked engine starts",
-    () => {
-      let total = 0;
-      for (const s of sources.values()) total += s.missing;
-      return total;
-    },
+    () => missingTotal(sources.values()),
   );
   const natsConnected = registry.gauge("collector_nats_connected", "1 while connected to NATS");
 
@@ -368,19 +297,15 @@ export async function startCollector(
     });
   }
 
-  const health = (): HealthReport => {
-    const reasons: string[] = [];
-    if (!pipeline.sinkUp("postgres")) reasons.push("postgres writes failing");
-    if (!pipeline.sinkUp("redis")) reasons.push("redis writes failing");
-    if (wantsNats && natsConnected.get() === 0) reasons.push("nats disconnected");
-    reasons.push(...socketFailures);
-    return {
-      status: socketFailures.length > 0 ? "down" : reasons.length === 0 ? "ok" : "degraded",
-      reasons,
+  const health = () =>
+    collectorHealth({
+      postgresUp: pipeline.sinkUp("postgres"),
+      redisUp: pipeline.sinkUp("redis"),
+      natsConnected: wantsNats ? natsConnected.get() !== 0 : undefined,
+      socketFailures,
       queued: pipeline.queued,
-      seq_missing_total: [...sources.values()].reduce((n, s) => n + s.missing, 0),
-    };
-  };
+      seqMissingTotal: missingTotal(sources.values()),
+    });
   const ops = startOpsServer({
     component: "collector",
     listen: config.metricsListen,
