@@ -21,6 +21,9 @@
  * addresses per BIP350 and yield ADDR_WITNESS_OTHER; such outputs are not
  * spendable with today's rules, so callers that choose payout addresses
  * should refuse that type.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_ADDRESS_H
 #define CKPOOL_ADDRESS_H

@@ -9,6 +9,9 @@
  * carries a witness commitment, plain otherwise - then every template
  * transaction's data verbatim (the template's hex, or raw bytes hex-encoded
  * for a workbase built from parts).
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_BLOCK_H
 #define CKPOOL_BLOCK_H

@@ -19,6 +19,9 @@
  * struct reader is the bounded counterpart for parsing: every read checks the
  * remaining length; a short read sets `failed`, returns zeroes, and every
  * later read fails too, so callers check once at the end.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_BYTES_H
 #define CKPOOL_BYTES_H

@@ -24,6 +24,9 @@
  * Block assembly (block.h) turns this into the witness serialization when
  * the workbase has a witness commitment: marker 00, flag 01 and one witness
  * item of 32 zero bytes (the BIP141 reserved value).
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_COINBASE_H
 #define CKPOOL_COINBASE_H

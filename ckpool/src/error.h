@@ -6,6 +6,9 @@
  * Functions that can fail on bad input take `char *err, size_t errlen` and
  * fill it with one line naming the input ("bad checksum", "address is for
  * mainnet, node is on regtest").
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_ERROR_H
 #define CKPOOL_ERROR_H

@@ -6,6 +6,9 @@
  * the pipeline de-duplicates on.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_EVENT_REPLAY_H
 #define CKPOOL_EVENT_REPLAY_H

@@ -13,6 +13,9 @@
  *   const char *rules[GBT_MAX_RULES];
  *   size_t n = gbt_rules_for_chain("signet", rules);  -> 2: "segwit", "signet"
  *   json_t *params = gbt_request_params("signet");    -> [{"rules":["segwit","signet"]}]
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_GBT_REQUEST_H
 #define CKPOOL_GBT_REQUEST_H

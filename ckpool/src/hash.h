@@ -9,6 +9,9 @@
  * implementation is fetched once per process; no other state is kept.
  * All functions are thread-safe. Hashes are in internal byte order (as
  * serialized); print them reversed for display.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_HASH_H
 #define CKPOOL_HASH_H

@@ -8,6 +8,9 @@
  * Decoders never read past the string's terminating NUL nor write past the
  * given capacity. Lowercase and uppercase digits are accepted; output is
  * lowercase.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_HEX_H
 #define CKPOOL_HEX_H

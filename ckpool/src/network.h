@@ -9,6 +9,9 @@
  *   enum network net;
  *   if (network_from_chain("regtest", &net) < 0) ...unknown chain...
  *   network_params(net)->hrp          -> "bcrt"
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_NETWORK_H
 #define CKPOOL_NETWORK_H

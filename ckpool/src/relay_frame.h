@@ -35,6 +35,9 @@
  * Encoding: relay_msg_*() build one complete frame (header + payload) in a
  * refcounted struct relay_msg, so a template serialized once can sit in
  * every relay's output queue at the same time.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_RELAY_FRAME_H
 #define CKPOOL_RELAY_FRAME_H

@@ -11,6 +11,9 @@
  * difficulty). Stale and job-not-found are for the runtime, which knows the
  * live workbases; duplicates are found with struct dup_filter. Difficulty
  * and targets are difficulty.h's.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_SHARE_H
 #define CKPOOL_SHARE_H

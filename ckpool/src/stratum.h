@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "network.h"
+#include "stratum_io.h"  /* settings and connection output, for the methods */
 #include "vardiff.h"
 
 struct conn;
@@ -43,14 +44,6 @@ struct conn;
  * (~1.3e14), low enough that credited sums stay exact integers of milli-diff. */
 #define STRATUM_DIFF_CEILING 1e15
 
-/* Read-only after start: what method handlers need to know. */
-struct stratum_settings {
-	const struct config *cfg;
-	enum network net;
-	struct vardiff_policy vardiff;
-	double old_diff_grace_s;    /* how long a replaced difficulty is honoured */
-};
-
 /* Binds the listeners and starts the threads. 0, or -1 with err. */
 int stratum_start(const struct config *cfg, enum network net, char *err, size_t errlen);
 /* Closes listeners and connections, joins the threads. On a failed start
@@ -59,18 +52,5 @@ void stratum_stop(void);
 /* Wakes every I/O thread to send the current job (jobs listener). Safe
  * from any thread at any time, also before start and after stop (no-op). */
 void stratum_announce_work(void);
-
-const struct stratum_settings *stratum_settings(void);
-
-/* Queues bytes for the miner; responses produced while a read is handled
- * go out in one write at its end. Closes the connection (soon) when more
- * than max_pending_bytes stay unsent. Only from c's own thread. */
-void conn_send(struct conn *c, const char *data, size_t len);
-/* Marks c to be closed once the current event is handled; logs why (info
- * for authorized miners, debug for others). */
-void conn_close_soon(struct conn *c, const char *why);
-/* The same for a protocol violation (oversize line, slow reader, garbage):
- * always logged as a warning with the peer's address. */
-void conn_close_for_abuse(struct conn *c, const char *why);
 
 #endif

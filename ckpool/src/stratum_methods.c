@@ -19,7 +19,7 @@
 #include "log.h"
 #include "share.h"
 #include "stats.h"
-#include "stratum.h"
+#include "stratum_io.h"
 #include "submit.h"
 #include "submit_parse.h"
 #include "util.h"

@@ -12,6 +12,9 @@
  * left to the general JSON path, which must read the same id and params
  * from every line accepted here (fuzz/fuzz_submit_parse.c checks that
  * against jansson). Pure: no I/O, no allocation, no global state.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_SUBMIT_PARSE_H
 #define CKPOOL_SUBMIT_PARSE_H

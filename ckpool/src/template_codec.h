@@ -1,8 +1,9 @@
 /*
- * template_codec.h - the relay link's binary TEMPLATE payload (protocol
- * version 2): encoding a workbase once, per-relay frames that reference the
- * transactions the relay already holds, and decoding straight into raw
- * transactions for workbase_from_parts().
+ * template_codec.h - the relay link's binary TEMPLATE payload (binary since
+ * protocol version 2, merkle branch optional since 3): encoding a workbase
+ * once, per-relay frames that reference the transactions the relay already
+ * holds, and decoding straight into raw transactions for
+ * workbase_from_parts().
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
@@ -40,6 +41,9 @@
  * most WORKBASE_MAX_TXS and at most remaining / 33 (the smallest entry). A
  * ring holds at most TEMPLATE_GENERATIONS templates, each at most one
  * RELAY_MAX_PAYLOAD frame of raw bytes.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_TEMPLATE_CODEC_H
 #define CKPOOL_TEMPLATE_CODEC_H

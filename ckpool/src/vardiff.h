@@ -22,6 +22,9 @@
  * old_diff keeps the difficulty before the last change so the runtime can
  * accept shares for jobs sent before it (compare with the lower of the two
  * for a short grace period).
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_VARDIFF_H
 #define CKPOOL_VARDIFF_H

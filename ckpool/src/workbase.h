@@ -23,6 +23,9 @@
  * decoded (the relay link's binary TEMPLATE frame, template_codec.h) and
  * raw transactions held by reference (struct wb_tx): no JSON, no hex.
  * Such a workbase has txs[] instead of tx_data_hex[] and no gbt.
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  */
 #ifndef CKPOOL_WORKBASE_H
 #define CKPOOL_WORKBASE_H
