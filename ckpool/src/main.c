@@ -1,8 +1,10 @@
 /*
  * main.c - owns the process lifecycle: command line, configuration,
- * start-up order (node, events, submit, generator, first template, Stratum),
- * signal handling through a signalfd (SIGTERM/SIGINT stop, SIGHUP reloads
- * coinbase_sigs) and the clean shutdown in reverse order.
+ * start-up order (events, metrics, node, pool address, best share, submit,
+ * generator, relay link, first template, Stratum), signal handling through
+ * a signalfd (SIGTERM/SIGINT stop, SIGHUP reloads coinbase_sigs) and the
+ * clean shutdown (relay link, generator, Stratum, best share, submit,
+ * metrics, events: the event sink goes last so shutdown events reach it).
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
