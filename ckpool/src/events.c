@@ -9,6 +9,7 @@
 #include "events.h"
 #include "event_replay.h"
 #include "log.h"
+#include "seq_mark.h"
 #include "util.h"
 #include "uuid.h"
 
@@ -47,7 +48,7 @@ struct type_entry {
 static const char *const documented_types[] = {
 	"share_submitted", "block_found", "miner_connected", "miner_disconnected",
 	"diff_updated", "hashrate_update", "new_block_network", "share_best_diff",
-	"relay_connected", "relay_disconnected", "relay_mode_changed", NULL
+	"relay_connected", "relay_disconnected", "relay_mode_changed", "engine_started", NULL
 };
 
 /* block_found's index in documented_types: the one type with reserved room. */
@@ -318,6 +319,7 @@ static void push_or_drop(size_t type, json_t *data)
 {
 	struct pending_event ev = { type, now_unix_us(), data };
 
+	seq_mark_count();
 	atomic_fetch_add(&type_table[type].queued, 1);
 	if (ring_push(&ev, type == PRIORITY_TYPE_INDEX)) {
 		wake_emitter_if_idle();
@@ -331,6 +333,7 @@ static void push_or_drop(size_t type, json_t *data)
 
 static void drop_invalid(size_t type, json_t *data)
 {
+	seq_mark_count();
 	atomic_fetch_add(&type_table[type].dropped, 1);
 	atomic_fetch_add(&overflow_gap, 1);
 	json_decref(data);
@@ -653,8 +656,22 @@ static void reset_pipeline_state(void)
 	atomic_store(&consumer_connected, false);
 }
 
+/* seq 1 of a boot that follows one recorded in state_dir: where that boot's
+ * seq got (seq_mark.h), so a consumer can count what it lost after its last
+ * delivered event. A first start has nothing to announce. */
+static void announce_start(const struct seq_mark_previous *prev)
+{
+	if (!prev->known)
+		return;
+	events_emit("engine_started",
+		    json_pack("{s:s, s:I}", "previous_boot_id", prev->boot_id,
+			      "previous_last_seq", (json_int_t)prev->last_seq));
+}
+
 int events_start(const struct events_config *cfg, char *err, size_t errlen)
 {
+	struct seq_mark_previous previous = { 0 };
+
 	if (running) {
 		snprintf(err, errlen, "events: already started");
 		return -1;
@@ -665,10 +682,14 @@ int events_start(const struct events_config *cfg, char *err, size_t errlen)
 	if (copy_settings(cfg, err, errlen))
 		return -1;
 	reset_pipeline_state();
+	if (cfg->state_dir && *cfg->state_dir
+	    && seq_mark_open(cfg->state_dir, boot_id, &previous, err, errlen))
+		return -1;
 	wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (wake_fd < 0 || ring_create(cfg->buffer_hwm ? cfg->buffer_hwm : DEFAULT_CAPACITY)
 	    || replay_init(&replay, REPLAY_EVENTS)) {
 		snprintf(err, errlen, "events: cannot allocate the queue: %s", strerror(errno));
+		seq_mark_close();
 		if (wake_fd >= 0)
 			close(wake_fd);
 		wake_fd = -1;
@@ -678,6 +699,7 @@ int events_start(const struct events_config *cfg, char *err, size_t errlen)
 	}
 	if (pthread_create(&emitter_thread, NULL, emitter_main, NULL)) {
 		snprintf(err, errlen, "events: cannot start the emitter thread");
+		seq_mark_close();
 		replay_free(&replay);
 		free(ring);
 		ring = NULL;
@@ -691,6 +713,7 @@ int events_start(const struct events_config *cfg, char *err, size_t errlen)
 	log_fields(LOG_INFO, "events", "events started",
 		   json_pack("{s:s, s:s, s:I}", "socket_path", settings.socket_path,
 			     "boot_id", boot_id, "buffer_hwm", (json_int_t)normal_capacity));
+	announce_start(&previous);
 	return 0;
 }
 
@@ -726,6 +749,7 @@ void events_stop(void)
 		(void)0;
 	pthread_join(emitter_thread, NULL);
 	drop_what_is_left();
+	seq_mark_close();
 	replay_free(&replay);
 	if (consumer_fd >= 0)
 		close(consumer_fd);

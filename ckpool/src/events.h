@@ -32,8 +32,11 @@
  *    is not waited for: what is left is dropped and counted.
  *  - Datagrams are capped at EVENTS_MAX_DATAGRAM bytes; larger ones are
  *    dropped and counted.
- *  - Event types are snake_case names; the eleven documented ones are known
+ *  - Event types are snake_case names; the twelve documented ones are known
  *    up front, others are added on first use (up to EVENTS_MAX_TYPES).
+ *  - With a state_dir, a boot that follows an earlier one starts with
+ *    engine_started: that boot's id and the seq it would have reached
+ *    (seq_mark.h), so events a SIGKILL took from the queue show as a gap.
  */
 #ifndef CKPOOL_EVENTS_H
 #define CKPOOL_EVENTS_H
@@ -57,6 +60,7 @@ struct events_config {
 	const char *pool_instance;
 	unsigned reconnect_ms;       /* wait after "no consumer"; 0 = 1000 */
 	unsigned flush_ms;           /* events_stop() grace; 0 = 1000 */
+	const char *state_dir;       /* events.seq (seq_mark.h) lives here; NULL/"" = none */
 };
 
 /* Starts the emitter thread. 0 on success, -1 with err filled on failure.

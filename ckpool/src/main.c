@@ -179,9 +179,14 @@ static int start_events(const struct config *cfg)
 		.hashrate_interval_sec = cfg->events.hashrate_interval_sec,
 		.region = cfg->region,
 		.pool_instance = cfg->pool_instance,
+		.state_dir = cfg->state_dir,
 	};
 	char err[512];
 
+	if (*cfg->state_dir && ensure_dir(cfg->state_dir, err, sizeof(err))) {
+		log_error("main", "%s", err);
+		return -1;
+	}
 	if (events_start(&ec, err, sizeof(err))) {
 		log_error("main", "events: %s", err);
 		return -1;

@@ -546,9 +546,10 @@ static void test_documented_types_are_always_listed(void **state)
 	size_t n = events_stats_by_type(st, EVENTS_MAX_TYPES);
 
 	(void)state;
-	assert_true(n >= 11);
+	assert_true(n >= 12);
 	assert_string_equal(st[0].type, "share_submitted");
 	assert_string_equal(st[10].type, "relay_mode_changed");
+	assert_string_equal(st[11].type, "engine_started");
 }
 
 static void test_stop_flushes_what_is_queued(void **state)

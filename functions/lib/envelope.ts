@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   "relay_connected",
   "relay_disconnected",
   "relay_mode_changed",
+  "engine_started",
 ] as const;
 
 export type EventType = typeof EVENT_TYPES[number];
