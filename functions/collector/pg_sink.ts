@@ -8,6 +8,10 @@
  * validated JSON text (no re-serialisation); PostgreSQL parses it once with
  * jsonb_to_recordset. Sources are upserted in key order so concurrent batches
  * lock event_sources rows in the same order (no deadlock).
+ *
+ * An engine_started event announces the seq its engine's previous boot would
+ * have reached (docs/events.md): that boot's highest_seq is raised to it, so
+ * events a SIGKILL took from the engine's queue count as missing.
  */
 
 import type { Sql } from "postgres";
@@ -103,10 +107,25 @@ export async function writeEvents(
       on conflict (event_id) do nothing
       returning 1
     ),
+    announced as (
+      select b.pool_instance, (b.data->>'previous_boot_id')::uuid as boot_id, b.region,
+             (b.data->>'previous_last_seq')::bigint as seq
+      from ins i join batch b using (event_id)
+      where i.event = 'engine_started'
+        and b.data->>'previous_boot_id' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+        and jsonb_typeof(b.data->'previous_last_seq') = 'number'
+        and b.data->>'previous_last_seq' ~ '^[1-9][0-9]{0,14}$'
+    ),
+    seqs as (
+      select pool_instance, boot_id, region, seq, true as stored from ins
+      union all
+      select pool_instance, boot_id, region, seq, false from announced
+    ),
     agg as (
-      select pool_instance, boot_id, max(region) as region, max(seq) as hi, min(seq) as lo,
-             count(*) as n
-      from ins group by pool_instance, boot_id
+      select pool_instance, boot_id, max(region) as region, max(seq) as hi,
+             coalesce(min(seq) filter (where stored), max(seq)) as lo,
+             count(*) filter (where stored) as n
+      from seqs group by pool_instance, boot_id
     ),
     src as (
       insert into event_sources as s
