@@ -93,6 +93,17 @@ function engineTail(
   boot: BootCount | undefined,
 ): { ring: number; silent: number; note: string } {
   if (outcome.engineNumbered === undefined || !boot) return { ring: 0, silent: 0, note: "" };
+  if (boot.announcedLastSeq !== undefined) {
+    // The restarted engine announced where the killed boot's seq got: a real gap.
+    const ring = Math.max(0, boot.announcedLastSeq - boot.maxSeq);
+    return {
+      ring,
+      silent: 0,
+      note: `seq gap at the end of the killed boot: engine_started says it reached ` +
+        `${boot.announcedLastSeq}, last seq stored ${boot.maxSeq} (scrape before the kill: ` +
+        `ring ${outcome.ringAtKill})`,
+    };
+  }
   const first = Math.min(boot.minSeq, 1);
   const lastNumbered = first + outcome.engineNumbered - 1;
   const lastEmitted = lastNumbered - (outcome.ringAtKill ?? 0);

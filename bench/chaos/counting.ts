@@ -5,7 +5,9 @@
  * streams' MAXLEN trimming cannot hide an entry the bench has not seen yet;
  * a trim past the read position is reported). Lost = seqs missing between
  * the boot's first seq (1, or 0) and its highest; duplicated = copies beyond
- * the first of a seq.
+ * the first of a seq. A boot's highest seq is also what its successor's
+ * engine_started announced (previous_last_seq): what a SIGKILL took from the
+ * engine's queue is a gap at the end of the boot (docs/events.md).
  */
 
 import postgres from "postgres";
@@ -26,7 +28,10 @@ export interface BootCount {
   poolInstance: string;
   bootId: string;
   minSeq: number;
+  /** The highest seq either store holds. */
   maxSeq: number;
+  /** previous_last_seq from the successor boot's engine_started, when one is stored. */
+  announcedLastSeq?: number;
   pg: StoreCount;
   redis: StoreCount;
 }
@@ -185,7 +190,34 @@ export class StoreCounter {
     for (const boot of result.values()) {
       this.#watermark.set(boot.bootId, Math.min(boot.pg.maxSeq, boot.redis.maxSeq));
     }
+    for (const [bootId, last] of await this.#announcements()) {
+      const boot = result.get(bootId);
+      if (boot) boot.announcedLastSeq = last;
+      else {
+        // Announced, and nothing of it stored anywhere: all of it was lost.
+        const none = { lost: 0, duplicated: 0, stored: 0, maxSeq: -1 };
+        result.set(bootId, {
+          poolInstance: "",
+          bootId,
+          minSeq: 1,
+          maxSeq: -1,
+          announcedLastSeq: last,
+          pg: none,
+          redis: { ...none },
+        });
+      }
+    }
     return [...result.values()];
+  }
+
+  /** previous_boot_id -> previous_last_seq of every engine_started in PostgreSQL. */
+  async #announcements(): Promise<Map<string, number>> {
+    const rows = await this.sql<{ boot_id: string; last: number }[]>`
+      select data->>'previous_boot_id' as boot_id, max((data->>'previous_last_seq')::bigint)::float8 as last
+      from events where event = 'engine_started'
+        and data->>'previous_last_seq' ~ '^[0-9]{1,15}$'
+      group by 1`;
+    return new Map(rows.map((r) => [r.boot_id, r.last]));
   }
 
   async close(): Promise<void> {
@@ -233,9 +265,13 @@ export function totals(
   return { pg: sum((b) => b.pg), redis: sum((b) => b.redis) };
 }
 
-/** Seqs of `boot` one store is missing; with the tail, up to the boot's highest in either store. */
+/**
+ * Seqs of `boot` one store is missing; with the tail, up to the boot's end:
+ * its highest seq in either store, or the announced last seq when higher.
+ */
 export function lostIn(boot: BootCount, store: StoreCount, withTail: boolean): number {
   if (!withTail) return store.lost;
-  if (store.maxSeq < 0) return boot.maxSeq - Math.min(boot.minSeq, 1) + 1;
-  return store.lost + boot.maxSeq - store.maxSeq;
+  const end = Math.max(boot.maxSeq, boot.announcedLastSeq ?? -1);
+  if (store.maxSeq < 0) return Math.max(0, end - Math.min(boot.minSeq, 1) + 1);
+  return store.lost + end - store.maxSeq;
 }

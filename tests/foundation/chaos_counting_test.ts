@@ -38,6 +38,23 @@ Deno.test("chaos counting: a store holding nothing of a boot lost all of it", ()
   assert.equal(lostIn(fromZero, fromZero.redis, true), 101);
 });
 
+Deno.test("chaos counting: an announced last seq beyond both stores is lost in each", () => {
+  const killed = { ...boot, announcedLastSeq: 107 };
+  assert.equal(lostIn(killed, killed.pg, true), 2 + 7);
+  assert.equal(lostIn(killed, killed.redis, true), 17);
+  assert.equal(lostIn(killed, killed.redis, false), 0, "only once the boot is over");
+  const lower = { ...boot, announcedLastSeq: 50 };
+  assert.equal(lostIn(lower, lower.pg, true), 2, "a lower announcement changes nothing");
+  const nothingStored: BootCount = {
+    ...boot,
+    maxSeq: -1,
+    announcedLastSeq: 12,
+    pg: store(0, 0, 0, -1),
+    redis: store(0, 0, 0, -1),
+  };
+  assert.equal(lostIn(nothingStored, nothingStored.pg, true), 12);
+});
+
 Deno.test("chaos counting: totals add boots, per store", () => {
   const other: BootCount = { ...boot, bootId: "b2", pg: store(0, 0, 100, 100) };
   assert.deepEqual(totals([boot, other], true), {
