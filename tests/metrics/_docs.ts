@@ -2,10 +2,11 @@
  * What the docs say and what the engine does, for the docs-drift checks:
  * metric families from docs/metrics.md tables and from a live /metrics page,
  * event types from docs/events.md headings, from the engine's
- * `ckpool_events_emitted_total{type}` series and from the C sources'
- * `events_emit("<type>", ...)` calls.
+ * `ckpool_events_emitted_total{type}` series, from the C sources'
+ * `events_emit("<type>", ...)` calls and from the functions' envelope schema.
  */
 
+import { EVENT_TYPES } from "../../functions/lib/envelope.ts";
 import { scrape } from "./_fixture.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -52,9 +53,13 @@ export async function typesInEngineSources(): Promise<Set<string>> {
   return types;
 }
 
-/** Every type the engines at `urls` count plus every literal type in the C sources, sorted. */
+/**
+ * Every type the engines at `urls` count, every literal type in the C sources
+ * and every type the functions accept (functions/lib/envelope.ts), sorted.
+ */
 export async function emittedEventTypes(urls: string[]): Promise<string[]> {
   const types = await typesInEngineSources();
+  for (const type of EVENT_TYPES) types.add(type);
   for (const url of urls) {
     const page = await scrape(url);
     for (const m of page.matchAll(/^ckpool_events_emitted_total\{type="([a-z][a-z0-9_]*)"\}/gm)) {

@@ -5,7 +5,7 @@
  * PostgreSQL, a publisher and a collector: tests/functions/_stack.ts) and the
  * health monitor polling both engines. A few envelopes from two boots of one
  * pool_instance go through the publisher so the collector's per-source gauges
- * have series too.
+ * have series too (`secondBootId` is the one they must show).
  */
 
 import { startTopology, type Topology } from "../relay/_topology.ts";
@@ -28,6 +28,8 @@ export interface MetricsFixture {
   targets: ScrapeTarget[];
   /** The pool_instance the two fake boots used. */
   fakePoolInstance: string;
+  /** The later of the two boots: seq 1..4 (the earlier sent 1..3, its 3 last of all). */
+  secondBootId: string;
   close(): Promise<void>;
 }
 
@@ -37,19 +39,26 @@ export async function scrape(url: string): Promise<string> {
   return await res.text();
 }
 
-/** Sends seq 1..n of a fresh boot of `poolInstance` through the publisher socket. */
-async function sendBoot(stack: PipelineStack, poolInstance: string, n: number): Promise<string> {
-  const fake = new FakeEngine({
+function fakeBoot(stack: PipelineStack, poolInstance: string): FakeEngine {
+  return new FakeEngine({
     region: stack.region,
     poolInstance,
     clientPath: `${stack.dir}/fake-${crypto.randomUUID().slice(0, 8)}.sock`,
   });
-  try {
-    for (let i = 0; i < n; i++) await fake.send(stack.socketPath, fake.next());
-    return fake.bootId;
-  } finally {
-    fake.close();
-  }
+}
+
+/** Sends the next `n` events of `fake` and waits until the collector stored `total` in all. */
+async function sendAndStore(
+  stack: PipelineStack,
+  fake: FakeEngine,
+  n: number,
+  total: number,
+): Promise<void> {
+  for (let i = 0; i < n; i++) await fake.send(stack.socketPath, fake.next());
+  await waitFor(
+    async () => (await metric(stack.collectorPort, "collector_events_inserted_total")) === total,
+    { what: `${total} events stored`, timeoutMs: 30_000 },
+  );
 }
 
 export async function startMetricsFixture(): Promise<MetricsFixture> {
@@ -64,17 +73,15 @@ export async function startMetricsFixture(): Promise<MetricsFixture> {
     cleanups.push(() => topology.close());
     const [primary, relay] = [topology.primary.engine, topology.relays[0].engine];
 
+    // Two starts of one engine: the first sends seq 1..2, the second 1..4, then a late
+    // event of the first (seq 3) arrives, which must not take the gauges back.
     const fakePoolInstance = "ckpool-metrics-fake";
-    await sendBoot(pipeline, fakePoolInstance, 2);
-    await waitFor(
-      async () => (await metric(pipeline.collectorPort, "collector_events_inserted_total")) === 2,
-      { what: "the first boot's 2 events stored", timeoutMs: 30_000 },
-    );
-    await sendBoot(pipeline, fakePoolInstance, 3);
-    await waitFor(
-      async () => (await metric(pipeline.collectorPort, "collector_events_inserted_total")) === 5,
-      { what: "the second boot's 3 events stored", timeoutMs: 30_000 },
-    );
+    const first = fakeBoot(pipeline, fakePoolInstance);
+    const second = fakeBoot(pipeline, fakePoolInstance);
+    cleanups.push(() => Promise.resolve(first.close()), () => Promise.resolve(second.close()));
+    await sendAndStore(pipeline, first, 2, 2);
+    await sendAndStore(pipeline, second, 4, 6);
+    await sendAndStore(pipeline, first, 1, 7);
 
     const healthPort = freePort();
     const dir = await Deno.makeTempDir({ prefix: "tbg-metrics-health-" });
@@ -103,7 +110,7 @@ export async function startMetricsFixture(): Promise<MetricsFixture> {
       { name: "collector", url: `http://127.0.0.1:${pipeline.collectorPort}/metrics` },
       { name: "health monitor", url: `http://127.0.0.1:${healthPort}/metrics` },
     ];
-    return { topology, pipeline, targets, fakePoolInstance, close };
+    return { topology, pipeline, targets, fakePoolInstance, secondBootId: second.bootId, close };
   } catch (error) {
     await close();
     throw error;

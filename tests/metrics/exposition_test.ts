@@ -50,14 +50,18 @@ requires({
           const series = page.split("\n").filter((l) =>
             l.startsWith("collector_seq_highest{") && l.includes(fixture.fakePoolInstance)
           );
-          // Two boots were sent (seq 1..2, then 1..3): the gauge shows the second.
+          // Two boots sent seq 1..2, then 1..4, then the first's late 3: the second shows.
           assertEquals(series, [
-            `collector_seq_highest{pool_instance="${fixture.fakePoolInstance}",region="us-east"} 3`,
+            `collector_seq_highest{pool_instance="${fixture.fakePoolInstance}",region="us-east"} 4`,
           ]);
           assert(!page.includes("boot_id="), "no boot_id label on any collector series");
           const health = await (await fetch(collector.url.replace("/metrics", "/health"))).json();
           const boots = health.current_boots as Record<string, string>;
-          assert(/^[0-9a-f-]{36}$/.test(boots[fixture.fakePoolInstance]), JSON.stringify(health));
+          assertEquals(
+            boots[fixture.fakePoolInstance],
+            fixture.secondBootId,
+            JSON.stringify(health),
+          );
         },
       );
 
