@@ -97,7 +97,7 @@ try {
     } ms, max ${Number(lag.max).toFixed(0)} ms`,
   );
   const invalid = (await metric(stack.publisherPort, "publisher_events_invalid_total")) ?? 0;
-  const missing = (await metric(stack.collectorPort, "collector_seq_missing_total")) ?? 0;
+  const missing = (await metric(stack.collectorPort, "collector_seq_missing_all_boots")) ?? 0;
   console.log(`invalid datagrams: ${invalid}; seqs missing: ${missing}`);
   const perEvent = (s: number) => `${(s / TOTAL * 1e6).toFixed(1).padStart(6)} µs/event`;
   console.log("CPU (user + system) per event:");

@@ -130,7 +130,7 @@ const relay = await startEngine(relayNode, {
 });
 
 try {
-  await waitFor(async () => (await scrapeMetrics(relay)).get("ckpool_relay_primary_rtt_ms"), {
+  await waitFor(async () => (await scrapeMetrics(relay)).get("ckpool_relay_primary_rtt_seconds"), {
     what: "a first RTT",
   });
   console.log(
@@ -176,7 +176,7 @@ try {
     console.log(primarySide(primary, relay, size));
   }
   const m = await scrapeMetrics(relay);
-  const rtt = m.get("ckpool_relay_primary_rtt_ms") ?? NaN;
+  const rtt = 1000 * (m.get("ckpool_relay_primary_rtt_seconds") ?? NaN);
   console.log(`\nlink delay (RTT/2 from heartbeats): ${(rtt / 2).toFixed(3)} ms`);
 } finally {
   await relay.stop();

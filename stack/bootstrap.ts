@@ -68,6 +68,9 @@ export const REQUIREMENTS: readonly Requirement[] = [
   // the engine's fuzz targets (`make -C ckpool fuzz`, FUZZ_CC=clang) and their sanitizers
   commandRequirement("clang", "clang"),
   fileRequirement(FUZZER_RT, "libclang-rt-14-dev"),
+  // `promtool check metrics` / `check rules` / `test rules` in the Prometheus tests; the
+  // package's prometheus service stays down (policy-rc.d above), we only want the tool
+  commandRequirement("promtool", "prometheus"),
 ];
 
 function say(line: string): void {

@@ -299,21 +299,22 @@ static void render_template_status(struct buf *out)
 
 static void render_rpc(struct buf *out)
 {
-	const char *name = "ckpool_bitcoind_rpc_latency_ms";
+	const char *name = "ckpool_bitcoind_rpc_latency_seconds";
 	char labels[48];
 	double cumulative = 0;
 
-	metrics_family(out, name, "histogram", "bitcoind JSON-RPC round-trip time in ms.");
+	/* Prometheus base unit: stats keeps ms buckets, the page shows them in seconds. */
+	metrics_family(out, name, "histogram", "bitcoind JSON-RPC round-trip time in seconds.");
 	for (int i = 0; i < RPC_LATENCY_BUCKETS; i++) {
 		cumulative += load_u64(&g_stats.rpc_latency_count[i]);
-		snprintf(labels, sizeof(labels), "le=\"%g\"", rpc_latency_bucket_ms[i]);
-		metrics_sample(out, "ckpool_bitcoind_rpc_latency_ms_bucket", labels, cumulative);
+		snprintf(labels, sizeof(labels), "le=\"%g\"", rpc_latency_bucket_ms[i] / 1000.0);
+		metrics_sample(out, "ckpool_bitcoind_rpc_latency_seconds_bucket", labels, cumulative);
 	}
 	cumulative += load_u64(&g_stats.rpc_latency_count[RPC_LATENCY_BUCKETS]);
-	metrics_sample(out, "ckpool_bitcoind_rpc_latency_ms_bucket", "le=\"+Inf\"", cumulative);
-	metrics_sample(out, "ckpool_bitcoind_rpc_latency_ms_sum", NULL,
-		       load_u64(&g_stats.rpc_latency_sum_us) / 1000.0);
-	metrics_sample(out, "ckpool_bitcoind_rpc_latency_ms_count", NULL, cumulative);
+	metrics_sample(out, "ckpool_bitcoind_rpc_latency_seconds_bucket", "le=\"+Inf\"", cumulative);
+	metrics_sample(out, "ckpool_bitcoind_rpc_latency_seconds_sum", NULL,
+		       load_u64(&g_stats.rpc_latency_sum_us) / 1e6);
+	metrics_sample(out, "ckpool_bitcoind_rpc_latency_seconds_count", NULL, cumulative);
 	metrics_single(out, "ckpool_bitcoind_rpc_errors_total", "counter",
 	       "bitcoind JSON-RPC calls that failed.", load_u64(&g_stats.rpc_errors));
 	metrics_single(out, "ckpool_bitcoind_reachable", "gauge",

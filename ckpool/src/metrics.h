@@ -12,8 +12,8 @@
  *
  *   static void relay_metrics(struct buf *out, void *ctx)
  *   {
- *           metrics_family(out, "ckpool_relay_rtt_ms", "gauge", "Last relay RTT.");
- *           metrics_sample(out, "ckpool_relay_rtt_ms", NULL, rtt_ms);
+ *           metrics_family(out, "ckpool_relay_rtt_seconds", "gauge", "Last relay RTT.");
+ *           metrics_sample(out, "ckpool_relay_rtt_seconds", NULL, rtt_s);
  *   }
  *   metrics_register_section(relay_metrics, NULL);
  *

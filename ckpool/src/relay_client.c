@@ -1134,17 +1134,18 @@ json_t *relay_client_status_json(void)
 static void write_latency_summary(struct buf *out)
 {
 	static const double quantiles[] = { 0.5, 0.9, 0.99 };
-	const char *name = "ckpool_relay_template_latency_summary_ms";
+	const char *name = "ckpool_relay_template_latency_seconds";
 	char labels[32];
 
 	metrics_family(out, name, "summary",
-		       "Primary send to template installed, ms, over the last 128 templates.");
+		       "Primary send to template installed, seconds, over the last 128 templates.");
 	for (size_t i = 0; i < 3 && cli.latency_count; i++) {
 		snprintf(labels, sizeof(labels), "quantile=\"%g\"", quantiles[i]);
-		metrics_sample(out, name, labels, latency_quantile(quantiles[i]));
+		metrics_sample(out, name, labels, latency_quantile(quantiles[i]) / 1000.0);
 	}
-	metrics_sample(out, "ckpool_relay_template_latency_summary_ms_sum", NULL, cli.latency_sum);
-	metrics_sample(out, "ckpool_relay_template_latency_summary_ms_count", NULL,
+	metrics_sample(out, "ckpool_relay_template_latency_seconds_sum", NULL,
+		       cli.latency_sum / 1000.0);
+	metrics_sample(out, "ckpool_relay_template_latency_seconds_count", NULL,
 		       (double)cli.st.templates_received);
 }
 
@@ -1180,16 +1181,16 @@ void relay_client_write_metrics(struct buf *out, void *ctx)
 	pthread_mutex_lock(&cli.lock);
 	metrics_single(out, "ckpool_relay_link_up", "gauge", "1 while the link to the primary is up.",
 	       cli.st.link_up);
-	metrics_single(out, "ckpool_relay_link_down_ms", "gauge",
-	       "Milliseconds since the primary was last heard from (0 while healthy).",
-	       (double)link_down_for_ms_locked(now_monotonic()));
+	metrics_single(out, "ckpool_relay_link_down_seconds", "gauge",
+	       "Seconds since the primary was last heard from (0 while healthy).",
+	       (double)link_down_for_ms_locked(now_monotonic()) / 1000.0);
 	if (cli.st.rtt_ms >= 0)
-		metrics_single(out, "ckpool_relay_primary_rtt_ms", "gauge",
-		       "Heartbeat round trip to the primary, milliseconds.", cli.st.rtt_ms);
+		metrics_single(out, "ckpool_relay_primary_rtt_seconds", "gauge",
+		       "Heartbeat round trip to the primary, seconds.", cli.st.rtt_ms / 1000.0);
 	if (cli.st.template_latency_ms >= 0 && cli.latency_count)
-		metrics_single(out, "ckpool_relay_template_latency_ms", "gauge",
-		       "Primary send to template installed, last template, milliseconds.",
-		       cli.st.template_latency_ms);
+		metrics_single(out, "ckpool_relay_last_template_latency_seconds", "gauge",
+		       "Primary send to template installed, last template, seconds.",
+		       cli.st.template_latency_ms / 1000.0);
 	write_latency_summary(out);
 	metrics_single(out, "ckpool_relay_templates_received_total", "counter",
 	       "Templates received from the primary.", (double)cli.st.templates_received);

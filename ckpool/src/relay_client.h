@@ -136,8 +136,8 @@ struct relay_client_stats {
 void relay_client_get_stats(struct relay_client_stats *out);
 
 /* Prometheus families (a metrics_section_fn; ctx unused):
- * ckpool_relay_link_up, ckpool_relay_link_down_ms, ckpool_relay_primary_rtt_ms,
- * ckpool_relay_template_latency_ms (last), ckpool_relay_template_latency_summary_ms
+ * ckpool_relay_link_up, ckpool_relay_link_down_seconds, ckpool_relay_primary_rtt_seconds,
+ * ckpool_relay_last_template_latency_seconds, ckpool_relay_template_latency_seconds
  * {quantile="0.5|0.9|0.99"} + _sum/_count, ckpool_relay_templates_received_total,
  * ckpool_relay_link_reconnects_total, ckpool_relay_connect_failures_total,
  * ckpool_relay_auth_failures_total, ckpool_relay_frames_rejected_total{reason},

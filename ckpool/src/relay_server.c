@@ -1269,7 +1269,7 @@ static void write_peer_family(struct buf *out, const char *name, const char *typ
 
 		if (p->state != PEER_READY || shadowed_by_earlier_peer(p))
 			continue;
-		v = which == 0 ? p->rtt_ms : which == 1 ? (double)p->templates_sent
+		v = which == 0 ? p->rtt_ms / 1000.0 : which == 1 ? (double)p->templates_sent
 			: which == 2 ? (double)p->templates_dropped : (double)p->blocks_received;
 		if (which == 0 && v < 0)
 			continue;
@@ -1305,8 +1305,8 @@ void relay_server_write_metrics(struct buf *out, void *ctx)
 	pthread_mutex_lock(&srv.lock);
 	metrics_single(out, "ckpool_relay_connected_relays", "gauge",
 		       "Authenticated relays connected to this primary.", (double)srv.ready_count);
-	write_peer_family(out, "ckpool_relay_peer_rtt_ms", "gauge",
-			  "Heartbeat round trip to the relay, milliseconds.", 0);
+	write_peer_family(out, "ckpool_relay_peer_rtt_seconds", "gauge",
+			  "Heartbeat round trip to the relay, seconds.", 0);
 	write_peer_family(out, "ckpool_relay_templates_sent_total", "counter",
 			  "Templates fully written to the relay on this connection.", 1);
 	write_peer_family(out, "ckpool_relay_templates_dropped_total", "counter",

@@ -119,7 +119,7 @@ struct relay_server_counters {
 void relay_server_get_counters(struct relay_server_counters *out);
 
 /* Prometheus families (a metrics_section_fn; ctx unused):
- * ckpool_relay_connected_relays, ckpool_relay_peer_rtt_ms{region,pool_instance},
+ * ckpool_relay_connected_relays, ckpool_relay_peer_rtt_seconds{region,pool_instance},
  * ckpool_relay_templates_sent_total{...}, ckpool_relay_templates_dropped_total{...},
  * ckpool_relay_blocks_received_total{...}, ckpool_relay_template_pushes_total,
  * ckpool_relay_templates_coalesced_total, ckpool_relay_templates_too_big_total,

@@ -28,7 +28,7 @@ static const char *const required[] = {
 	"ckpool_share_rate", "ckpool_blocks_found_total", "ckpool_blocks_submitted_total",
 	"ckpool_blocks_accepted_total", "ckpool_blocks_rejected_total",
 	"ckpool_template_height", "ckpool_template_age_seconds", "ckpool_templates_total",
-	"ckpool_bitcoind_rpc_latency_ms", "ckpool_bitcoind_rpc_errors_total",
+	"ckpool_bitcoind_rpc_latency_seconds", "ckpool_bitcoind_rpc_errors_total",
 	"ckpool_events_emitted_total", "ckpool_events_dropped_total", "ckpool_events_queued",
 	"ckpool_events_resent_total",
 	"ckpool_uptime_seconds", "ckpool_build_info", "ckpool_template_refusals_total",
@@ -164,8 +164,8 @@ static double value_of(const char *body, const char *prefix)
 
 static void relay_section(struct buf *out, void *ctx)
 {
-	metrics_family(out, "ckpool_relay_rtt_ms", "gauge", "Test section.");
-	metrics_sample(out, "ckpool_relay_rtt_ms", "primary=\"eu\"", *(double *)ctx);
+	metrics_family(out, "ckpool_relay_rtt_seconds", "gauge", "Test section.");
+	metrics_sample(out, "ckpool_relay_rtt_seconds", "primary=\"eu\"", *(double *)ctx);
 }
 
 static void independent_mode(struct health_report *r, void *ctx)
@@ -246,19 +246,19 @@ static void test_metrics_parse_and_carry_the_counters(void **state)
 	assert_true(value_of(body, "ckpool_blocks_found_total") == 1);
 	assert_true(value_of(body, "ckpool_template_height") == 840000);
 	assert_true(value_of(body, "ckpool_template_age_seconds") >= 5);
-	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_ms_bucket{le=\"1\"}") == 1);
-	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_ms_bucket{le=\"10\"}") == 2);
-	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_ms_bucket{le=\"1000\"}") == 2);
-	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_ms_bucket{le=\"+Inf\"}") == 3);
-	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_ms_count") == 3);
-	assert_true(fabs(value_of(body, "ckpool_bitcoind_rpc_latency_ms_sum") - 5007.5) < 0.01);
+	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_seconds_bucket{le=\"0.001\"}") == 1);
+	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_seconds_bucket{le=\"0.01\"}") == 2);
+	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_seconds_bucket{le=\"1\"}") == 2);
+	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_seconds_bucket{le=\"+Inf\"}") == 3);
+	assert_true(value_of(body, "ckpool_bitcoind_rpc_latency_seconds_count") == 3);
+	assert_true(fabs(value_of(body, "ckpool_bitcoind_rpc_latency_seconds_sum") - 5.0075) < 0.00001);
 	assert_true(value_of(body, "ckpool_bitcoind_rpc_errors_total") == 1);
 	assert_true(value_of(body, "ckpool_events_emitted_total{type=\"share_submitted\"}") == 0);
 	assert_true(value_of(body, "ckpool_events_dropped_total{type=\"relay_mode_changed\"}")
 		    == 0);
 	assert_true(value_of(body, "ckpool_build_info{version=\"0.1.0\",region=\"us-east\","
 				   "mode=\"passthrough\",pool_instance=\"ckpool-relay-us\"}") == 1);
-	assert_true(value_of(body, "ckpool_relay_rtt_ms{primary=\"eu\"}") == 27.5);
+	assert_true(value_of(body, "ckpool_relay_rtt_seconds{primary=\"eu\"}") == 27.5);
 	assert_true(value_of(body, "ckpool_uptime_seconds") >= 0);
 
 	copy_string(copy, body, sizeof(copy));
@@ -266,7 +266,7 @@ static void test_metrics_parse_and_carry_the_counters(void **state)
 
 	metrics_unregister_section(relay_section, &rtt);
 	assert_int_equal(http_get("/metrics", body, sizeof(body), headers, sizeof(headers)), 200);
-	assert_null(strstr(body, "ckpool_relay_rtt_ms"));
+	assert_null(strstr(body, "ckpool_relay_rtt_seconds"));
 }
 
 static void test_grammar_checker_rejects_bad_lines(void **state)

@@ -884,13 +884,13 @@ static void test_metrics_and_health_writers(void **state)
 	})));
 	relay_server_write_metrics(&out, NULL);
 	assert_true(contains(&out, "ckpool_relay_connected_relays 1\n"));
-	assert_true(contains(&out, "ckpool_relay_peer_rtt_ms{region=\"us-east\",pool_instance=\"relay-us\"} "));
+	assert_true(contains(&out, "ckpool_relay_peer_rtt_seconds{region=\"us-east\",pool_instance=\"relay-us\"} "));
 	assert_true(contains(&out, "ckpool_relay_frames_rejected_total{reason=\"oversize\"} "));
 	assert_true(contains(&out, "# TYPE ckpool_relay_auth_failures_total counter\n"));
 	buf_reset(&out);
 	relay_client_write_metrics(&out, NULL);
 	assert_true(contains(&out, "ckpool_relay_link_up 1\n"));
-	assert_true(contains(&out, "ckpool_relay_primary_rtt_ms "));
+	assert_true(contains(&out, "ckpool_relay_primary_rtt_seconds "));
 	assert_true(contains(&out, "ckpool_relay_templates_received_total "));
 	assert_true(contains(&out, "ckpool_relay_link_reconnects_total "));
 	buf_free(&out);

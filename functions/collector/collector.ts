@@ -69,8 +69,13 @@ export async function startCollector(
     seqMissing,
   } = collectorMetrics(registry);
   const sources = new Map<string, SourceSeq>();
+  // The seq gauges carry only the current (last reported) boot of each
+  // pool_instance, labelled without boot_id: one series per engine, however
+  // often it restarts. /health names each current boot_id.
+  const currentBoot = new Map<string, SourceSeq>();
+  const retiredBoots = new Set<string>();
   registry.gaugeFn(
-    "collector_seq_missing_total",
+    "collector_seq_missing_all_boots",
     "Missing seqs over all tracked engine starts",
     () => missingTotal(sources.values()),
   );
@@ -82,7 +87,18 @@ export async function startCollector(
     const before = sources.get(sourceKey(s));
     if (before !== undefined && before.received > s.received) return;
     sources.set(sourceKey(s), s);
-    const labels = { pool_instance: s.pool_instance, boot_id: s.boot_id, region: s.region };
+    // A late redelivery from a boot already replaced must not take the gauges back.
+    if (retiredBoots.has(sourceKey(s))) return;
+    const current = currentBoot.get(s.pool_instance);
+    if (current !== undefined && current.boot_id !== s.boot_id) {
+      retiredBoots.add(sourceKey(current));
+      if (current.region !== s.region) {
+        seqHighest.delete({ pool_instance: current.pool_instance, region: current.region });
+        seqMissing.delete({ pool_instance: current.pool_instance, region: current.region });
+      }
+    }
+    currentBoot.set(s.pool_instance, s);
+    const labels = { pool_instance: s.pool_instance, region: s.region };
     seqHighest.set(s.highest_seq, labels);
     seqMissing.set(s.missing, labels);
   };
@@ -121,7 +137,8 @@ export async function startCollector(
         hypertable: result.hypertable,
         timescale: result.timescale,
       });
-      for (const s of await loadSources(pg.sql)) trackSource(s);
+      // Newest last, so the newest boot of each pool_instance ends up current.
+      for (const s of (await loadSources(pg.sql)).reverse()) trackSource(s);
       break;
     } catch (error) {
       logger.warn("postgres not ready for migrations; retrying", {
@@ -305,6 +322,9 @@ export async function startCollector(
       socketFailures,
       queued: pipeline.queued,
       seqMissingTotal: missingTotal(sources.values()),
+      currentBoots: Object.fromEntries(
+        [...currentBoot].map(([instance, s]) => [instance, s.boot_id]),
+      ),
     });
   const ops = startOpsServer({
     component: "collector",

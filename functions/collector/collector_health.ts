@@ -14,6 +14,8 @@ export interface CollectorState {
   socketFailures: readonly string[];
   queued: number;
   seqMissingTotal: number;
+  /** pool_instance -> boot_id of its current engine start (not a metric label: unbounded). */
+  currentBoots?: Record<string, string>;
 }
 
 export function collectorHealth(s: CollectorState): HealthReport {
@@ -27,6 +29,7 @@ export function collectorHealth(s: CollectorState): HealthReport {
     reasons,
     queued: s.queued,
     seq_missing_total: s.seqMissingTotal,
+    current_boots: s.currentBoots ?? {},
   };
 }
 

@@ -81,7 +81,7 @@ export class LiveView {
 function get2(m: Samples): string {
   return `stored ${m.get("collector_events_inserted_total") ?? 0} ` +
     `(queued ${m.get("collector_queued_events") ?? 0}, missing seqs ${
-      m.get("collector_seq_missing") ?? 0
+      m.get("collector_seq_missing_all_boots") ?? 0
     })`;
 }
 

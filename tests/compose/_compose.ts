@@ -21,6 +21,7 @@ export interface Service {
   networks?: string[] | Record<string, { ipv4_address?: string; aliases?: string[] } | null>;
   healthcheck?: { test: string[] };
   restart?: string;
+  profiles?: string[];
   cap_add?: string[];
   sysctls?: Record<string, string | number>;
 }

@@ -162,10 +162,10 @@ requires({
         assertEquals(sample(m, "ckpool_template_height"), 2);
         assert(sample(m, "ckpool_template_age_seconds") >= 0);
         assert(sample(m, "ckpool_share_rate") >= 0);
-        assert(sample(m, "ckpool_bitcoind_rpc_latency_ms_count") > 0);
+        assert(sample(m, "ckpool_bitcoind_rpc_latency_seconds_count") > 0);
         assertEquals(
-          sample(m, "ckpool_bitcoind_rpc_latency_ms_bucket", { le: "+Inf" }),
-          sample(m, "ckpool_bitcoind_rpc_latency_ms_count"),
+          sample(m, "ckpool_bitcoind_rpc_latency_seconds_bucket", { le: "+Inf" }),
+          sample(m, "ckpool_bitcoind_rpc_latency_seconds_count"),
         );
         assertEquals(sample(m, "ckpool_bitcoind_rpc_errors_total"), 0);
         for (const type of new Set(consumer.events.map((e) => e.event))) {

@@ -139,7 +139,7 @@ requires({
 
       assertEquals(await sourceRow(stack, bootId), { highest_seq: n, missing: 0, received: n });
       await waitFor(async () =>
-        (await metric(stack.collectorPort, "collector_seq_missing_total")) === 0
+        (await metric(stack.collectorPort, "collector_seq_missing_all_boots")) === 0
       );
     } finally {
       await engine?.stop();

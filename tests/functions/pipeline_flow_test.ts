@@ -83,7 +83,7 @@ requires({
         received: 200,
       });
       await waitFor(async () =>
-        (await metric(stack.collectorPort, "collector_seq_missing_total")) === 0
+        (await metric(stack.collectorPort, "collector_seq_missing_all_boots")) === 0
       );
       assertEquals(await metric(stack.publisherPort, "publisher_events_published_total"), 200);
       // The work queue is empty once everything is acknowledged.

@@ -72,7 +72,7 @@ async function assertExactlyOnce(stack: PipelineStack, engine: FakeEngine, phase
     {
       phase,
       metric: await waitFor(() =>
-        metric(stack.collectorPort, "collector_seq_missing_total").then((v) =>
+        metric(stack.collectorPort, "collector_seq_missing_all_boots").then((v) =>
           v === 0 ? "zero" : undefined
         )
       ),

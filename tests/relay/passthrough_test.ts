@@ -87,8 +87,8 @@ relayTest({
         );
         const metrics = await scrapeMetrics(m.region.engine);
         assert((metrics.get("ckpool_relay_templates_received_total") ?? 0) >= 2);
-        assert(metrics.has("ckpool_relay_template_latency_ms"), "latency reported");
-        assert((metrics.get("ckpool_relay_template_latency_ms") ?? -1) >= 0);
+        assert(metrics.has("ckpool_relay_last_template_latency_seconds"), "latency reported");
+        assert((metrics.get("ckpool_relay_last_template_latency_seconds") ?? -1) >= 0);
       }
     } finally {
       for (const m of miners) await m.client.close();

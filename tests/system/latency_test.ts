@@ -19,7 +19,7 @@ import { type HostPort, REGION_NAMES, RELAY_NAMES } from "./_system.ts";
 
 const WORKER = "bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx.latency";
 const SAMPLES = 7;
-const LATENCY_SUMMARY = "ckpool_relay_template_latency_summary_ms";
+const LATENCY_SUMMARY = "ckpool_relay_template_latency_seconds";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -67,7 +67,7 @@ systemTest(
       const propagation: Record<string, number> = {};
       for (const name of RELAY_NAMES) {
         // The median over the templates received so far (the summary's p50).
-        propagation[name] = await waitFor(
+        propagation[name] = 1000 * await waitFor(
           () => metric(regions[name].metricsUrl, `${LATENCY_SUMMARY}{quantile="0.5"}`),
           { timeoutMs: 30_000, what: `${name}'s template latency` },
         );

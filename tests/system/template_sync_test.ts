@@ -93,7 +93,8 @@ async function assertRelaysServeEuTemplate(
     const r = regions[name];
     const clean = logs[name].entries.find((e) => onTip(e.job) && e.job.cleanJobs);
     assert.ok(clean, `${name}'s miners got a clean_jobs notify on the new block`);
-    const engine = await metric(r.metricsUrl, "ckpool_relay_template_latency_ms");
+    const seconds = await metric(r.metricsUrl, "ckpool_relay_last_template_latency_seconds");
+    const engine = seconds === null ? null : seconds * 1000;
     assert.ok(engine !== null && engine >= propagationFloorMs(r), `${name}: ${engine} ms`);
     lines.push(
       `eu -> ${name}: engine-reported propagation ${engine?.toFixed(1)} ms; eu's template ` +
