@@ -174,7 +174,7 @@ function forBindings(expr: string): string[] {
     .flatMap((m) => [m[1], m[2]].filter((x): x is string => x !== undefined));
 }
 
-/** The traversals of one expression (not those inside its nested templates' own text). */
+/** The traversals of one expression, with those in its strings' templates and its indexes. */
 export function referencesIn(expr: string): Reference[] {
   const refs: Reference[] = [];
   const nested: string[] = [];

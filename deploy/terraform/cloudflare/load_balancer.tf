@@ -2,7 +2,7 @@
 # header or a path cannot send the probe elsewhere. The origins must be the
 # engines' Stratum addresses (they are what DNS answers), so the probe is a TCP
 # connect to the Stratum port on that address. The engine opens Stratum only
-# once it has a template to hand out.
+# once it has its first template.
 resource "cloudflare_load_balancer_monitor" "stratum_tcp" {
   account_id       = var.account_id
   description      = "tbg stratum tcp ${local.stratum_port}"
