@@ -33,6 +33,13 @@ export interface HealthConfig {
   logLevel: LogLevel;
 }
 
+/**
+ * The same as the GeoDNS check interval (docs/geodns/health-checks.md, the
+ * Terraform in deploy/terraform/): a DNS checker never reads a verdict older
+ * than its own interval. tests/deploy/geodns_terraform_test.ts checks they agree.
+ */
+export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
+
 export const HEALTH_ENV_VARS = [
   "REGIONS",
   "REGIONS_FILE",
@@ -122,7 +129,10 @@ export function loadHealthConfig(
   } else {
     throw new ConfigError("REGIONS (JSON) or REGIONS_FILE is required");
   }
-  const pollSeconds = envNumber(env, "POLL_INTERVAL", 15, { min: 0.05, max: 3600 });
+  const pollSeconds = envNumber(env, "POLL_INTERVAL", DEFAULT_POLL_INTERVAL_SECONDS, {
+    min: 0.05,
+    max: 3600,
+  });
   const timeoutSeconds = envNumber(env, "CHECK_TIMEOUT", Math.min(5, pollSeconds), {
     min: 0.05,
     max: 60,

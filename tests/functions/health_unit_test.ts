@@ -48,7 +48,7 @@ Deno.test("health: config errors name the input", () => {
   );
   const ok = loadHealthConfig(fromRecord({ REGIONS: JSON.stringify([region]) }));
   assertEquals([ok.pollIntervalMs, ok.listen.port, ok.regions[0].stratum.port], [
-    15_000,
+    10_000,
     8090,
     3333,
   ]);

@@ -1,7 +1,7 @@
 /** nats:init: idempotent, updates mutable settings, refuses an incompatible stream, clear when unreachable. */
 
 import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
-import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { freePort } from "../../stack/lib/ports.ts";
@@ -26,11 +26,14 @@ requires({
       assertEquals(await initNats(nats.url), { stream: "unchanged", consumer: "unchanged" });
       const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.info(STREAM_NAME);
+      // The brief's stream: 1 GiB cap, oldest events dropped first when it is full.
       assertEquals(
         [
           info.config.retention,
           info.config.storage,
           info.config.max_age,
+          info.config.max_bytes,
+          info.config.discard,
           info.config.duplicate_window,
           info.config.subjects,
         ],
@@ -38,13 +41,24 @@ requires({
           RetentionPolicy.Workqueue,
           StorageType.File,
           STREAM_MAX_AGE_NS,
+          1024 ** 3,
+          DiscardPolicy.Old,
           STREAM_DUPLICATE_WINDOW_NS,
           ["mining.events.>"],
         ],
       );
-      await jsm.streams.update(STREAM_NAME, { max_age: 3600 * 1e9 });
+      // A stream from before the cap (unlimited, discard new) is brought up to date.
+      await jsm.streams.update(STREAM_NAME, {
+        max_age: 3600 * 1e9,
+        max_bytes: -1,
+        discard: DiscardPolicy.New,
+      });
       assertEquals((await initNats(nats.url)).stream, "updated");
-      assertEquals((await jsm.streams.info(STREAM_NAME)).config.max_age, STREAM_MAX_AGE_NS);
+      const updated = (await jsm.streams.info(STREAM_NAME)).config;
+      assertEquals(
+        [updated.max_age, updated.max_bytes, updated.discard],
+        [STREAM_MAX_AGE_NS, 1024 ** 3, DiscardPolicy.Old],
+      );
 
       await jsm.streams.delete(STREAM_NAME);
       await jsm.streams.add({
