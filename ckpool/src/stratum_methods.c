@@ -1,8 +1,9 @@
 /*
  * stratum_methods.c - owns what miners say and what they are told: method
- * dispatch, the answers and error codes, per-miner jobs (coinbase +
- * mining.notify), difficulty messages, share validation with its
- * accounting, block hand-off to submit, and the miner events.
+ * dispatch, which answer or error each request gets (stratum_reply.c
+ * writes the text), per-miner jobs (coinbase + mining.notify), difficulty
+ * changes, share validation with its accounting, block hand-off to
+ * submit, and the miner events.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -20,6 +21,7 @@
 #include "share.h"
 #include "stats.h"
 #include "stratum_io.h"
+#include "stratum_reply.h"
 #include "submit.h"
 #include "submit_parse.h"
 #include "util.h"
@@ -28,24 +30,14 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-enum stratum_error {
-	ERR_OTHER = 20,
-	ERR_JOB = 21,
-	ERR_DUPLICATE = 22,
-	ERR_LOW_DIFF = 23,
-	ERR_UNAUTHORIZED = 24,
-	ERR_NOT_SUBSCRIBED = 25,
-};
-
 #define MAX_USERNAME 128
 #define MAX_USER_AGENT 64
-#define ID_TEXT_MAX SUBMIT_ID_TEXT_MAX
+#define ID_TEXT_MAX STRATUM_ID_TEXT_MAX
 /* Protocol errors (unparseable lines, malformed requests, refused logins)
  * add one each to a score that drains by one every PROTOCOL_ERROR_DECAY_S;
  * at MAX_BAD_LINES the connection is closed. */
@@ -57,136 +49,68 @@ enum stratum_error {
 
 static struct log_limit refusal_log_limit;
 
-/* ---- output helpers ---- */
+/* ---- sending (the text is stratum_reply.c's) ---- */
 
-static bool is_plain_text(const char *s, size_t max)
+/* Error, subscribe and set_difficulty lines always fit (stratum_reply.h). */
+static void send_line(struct conn *c, const char *line, size_t n)
 {
-	size_t n = 0;
-
-	for (; *s; s++, n++)
-		if (n >= max || *s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
-			return false;
-	return true;
-}
-
-/* The request id as JSON text: numbers and plain strings echoed, anything
- * else (or too long) as null. */
-static const char *text_of_id(const json_t *id, char out[ID_TEXT_MAX])
-{
-	if (json_is_integer(id))
-		snprintf(out, ID_TEXT_MAX, "%lld", (long long)json_integer_value(id));
-	else if (json_is_string(id) && is_plain_text(json_string_value(id), ID_TEXT_MAX - 3))
-		snprintf(out, ID_TEXT_MAX, "\"%s\"", json_string_value(id));
-	else if (json_is_real(id) && isfinite(json_real_value(id)))
-		snprintf(out, ID_TEXT_MAX, "%.17g", json_real_value(id));
+	if (n < STRATUM_LINE_MAX)
+		conn_send(c, line, n);
 	else
-		snprintf(out, ID_TEXT_MAX, "null");
-	return out;
-}
-
-static void send_printf(struct conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void send_printf(struct conn *c, const char *fmt, ...)
-{
-	char line[1024], *big;
-	va_list ap, again;
-	int n;
-
-	va_start(ap, fmt);
-	va_copy(again, ap);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(line)) {
-		conn_send(c, line, (size_t)n);
-	} else if (n > 0) {
-		big = malloc((size_t)n + 1);
-		if (big && vsnprintf(big, (size_t)n + 1, fmt, again) == n)
-			conn_send(c, big, (size_t)n);
-		else
-			conn_close_soon(c, "out of memory");
-		free(big);
-	}
-	va_end(again);
-}
-
-/* Appends n bytes of s at *p (the caller sized the buffer). */
-static char *put(char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n);
-	return p + n;
+		conn_close_soon(c, "reply longer than STRATUM_LINE_MAX");
 }
 
 static void reply_result_text(struct conn *c, const char *idt, const char *result_json)
 {
-	static const char head[] = "{\"id\":", mid[] = ",\"result\":", tail[] = ",\"error\":null}\n";
-	size_t il = strlen(idt), rl = strlen(result_json);
-	char line[256], *p = line;
+	char line[256], *big;
+	size_t n = stratum_format_result(line, sizeof(line), idt, result_json);
 
-	if (il + rl + sizeof(head) + sizeof(mid) + sizeof(tail) > sizeof(line)) {
-		send_printf(c, "{\"id\":%s,\"result\":%s,\"error\":null}\n", idt, result_json);
+	if (n < sizeof(line)) {
+		conn_send(c, line, n);
 		return;
 	}
-	p = put(p, head, sizeof(head) - 1);
-	p = put(p, idt, il);
-	p = put(p, mid, sizeof(mid) - 1);
-	p = put(p, result_json, rl);
-	p = put(p, tail, sizeof(tail) - 1);
-	conn_send(c, line, (size_t)(p - line));
+	big = malloc(n + 1);
+	if (big && stratum_format_result(big, n + 1, idt, result_json) == n)
+		conn_send(c, big, n);
+	else
+		conn_close_soon(c, "out of memory");
+	free(big);
 }
 
 static void reply_result(struct conn *c, const json_t *id, const char *result_json)
 {
 	char idt[ID_TEXT_MAX];
 
-	reply_result_text(c, text_of_id(id, idt), result_json);
-}
-
-/* Error messages are ours but may quote miner input: keep printable ASCII
- * and escape what JSON needs. */
-static void escape_message(const char *msg, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (; *msg && n + 3 < len; msg++) {
-		if (*msg < 0x20 || *msg > 0x7e)
-			continue;
-		if (*msg == '"' || *msg == '\\')
-			out[n++] = '\\';
-		out[n++] = *msg;
-	}
-	out[n] = '\0';
+	reply_result_text(c, stratum_id_text(id, idt), result_json);
 }
 
 static void reply_error_text(struct conn *c, const char *idt, int code, const char *msg)
 {
-	char text[400];
+	char line[STRATUM_LINE_MAX];
 
-	escape_message(msg, text, sizeof(text));
-	send_printf(c, "{\"id\":%s,\"result\":null,\"error\":[%d,\"%s\",null]}\n", idt,
-		    code, text);
+	send_line(c, line, stratum_format_error(line, sizeof(line), idt, "null", code, msg));
 }
 
 static void reply_error(struct conn *c, const json_t *id, int code, const char *msg)
 {
 	char idt[ID_TEXT_MAX];
 
-	reply_error_text(c, text_of_id(id, idt), code, msg);
+	reply_error_text(c, stratum_id_text(id, idt), code, msg);
 }
 
 static void reply_authorize_failure(struct conn *c, const json_t *id, const char *msg)
 {
-	char idt[ID_TEXT_MAX], text[400];
+	char idt[ID_TEXT_MAX], line[STRATUM_LINE_MAX];
 
-	escape_message(msg, text, sizeof(text));
-	send_printf(c, "{\"id\":%s,\"result\":false,\"error\":[%d,\"%s\",null]}\n",
-		    text_of_id(id, idt), ERR_UNAUTHORIZED, text);
+	send_line(c, line, stratum_format_error(line, sizeof(line), stratum_id_text(id, idt),
+						"false", STRATUM_ERR_UNAUTHORIZED, msg));
 }
 
 static void send_difficulty(struct conn *c)
 {
-	send_printf(c, "{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[%.15g]}\n",
-		    c->vardiff.diff);
+	char line[STRATUM_LINE_MAX];
+
+	send_line(c, line, stratum_format_set_difficulty(line, sizeof(line), c->vardiff.diff));
 }
 
 /* ---- events ---- */
@@ -280,36 +204,6 @@ static int build_coinbase(struct conn *c, const struct workbase *wb)
 	return 0;
 }
 
-static size_t format_notify(char *out, size_t len, const struct workbase *wb, const uint8_t *cb,
-			    size_t cb1_len, size_t cb2_len, bool clean)
-{
-	char prevhash[65];
-	size_t n;
-
-	workbase_stratum_prevhash(wb, prevhash);
-	n = (size_t)snprintf(out, len,
-			     "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"%016llx\",\"%s\",\"",
-			     (unsigned long long)wb->id, prevhash);
-	hex_encode(cb, cb1_len, out + n);
-	n += 2 * cb1_len;
-	n += (size_t)snprintf(out + n, len - n, "\",\"");
-	hex_encode(cb + cb1_len, cb2_len, out + n);
-	n += 2 * cb2_len;
-	n += (size_t)snprintf(out + n, len - n, "\",[");
-	for (size_t i = 0; i < wb->branch_len; i++) {
-		out[n++] = i ? ',' : '"';
-		if (i)
-			out[n++] = '"';
-		hex_encode(wb->branch[i], 32, out + n);
-		n += 64;
-		out[n++] = '"';
-	}
-	n += (size_t)snprintf(out + n, len - n, "],\"%08x\",\"%08x\",\"%08x\",%s]}\n",
-			      (uint32_t)wb->version, wb->bits, wb->curtime,
-			      clean ? "true" : "false");
-	return n;
-}
-
 void stratum_send_job(struct conn *c, struct workbase *wb, uint64_t block_seq, bool clean)
 {
 	size_t cb1, cb2, need;
@@ -321,7 +215,7 @@ void stratum_send_job(struct conn *c, struct workbase *wb, uint64_t block_seq, b
 	cb1 = coinb1_buf.len;
 	cb2 = coinb2_buf.len;
 	coinbase = malloc(cb1 + cb2);
-	need = 256 + 2 * (cb1 + cb2) + wb->branch_len * 67;
+	need = stratum_notify_size(wb, cb1, cb2);
 	msg = malloc(need);
 	if (!coinbase || !msg) {
 		free(coinbase);
@@ -332,7 +226,7 @@ void stratum_send_job(struct conn *c, struct workbase *wb, uint64_t block_seq, b
 	memcpy(coinbase, coinb1_buf.data, cb1);
 	memcpy(coinbase + cb1, coinb2_buf.data, cb2);
 	conn_add_job(c, workbase_ref(wb), block_seq, coinbase, cb1, cb2);
-	conn_send(c, msg, format_notify(msg, need, wb, coinbase, cb1, cb2, clean));
+	conn_send(c, msg, stratum_format_notify(msg, need, wb, coinbase, cb1, cb2, clean));
 	free(msg);
 }
 
@@ -374,7 +268,7 @@ static void handle_subscribe(struct conn *c, const json_t *id, const json_t *par
 	size_t n1 = (size_t)stratum_settings()->cfg->nonce1length;
 	const json_t *session = json_array_get(params, 1);
 	uint8_t wanted[8];
-	char idt[ID_TEXT_MAX], nonce1[17];
+	char idt[ID_TEXT_MAX], nonce1[17], line[STRATUM_LINE_MAX];
 	bool resume = json_is_string(session)
 		      && !hex_decode_exact(json_string_value(session), wanted, n1);
 
@@ -386,16 +280,13 @@ static void handle_subscribe(struct conn *c, const json_t *id, const json_t *par
 			log_warn("stratum", "client %llu (%s): subscribe refused: every extranonce1 "
 				 "is in use (%lu more refusals not logged)",
 				 (unsigned long long)c->id, c->ip, suppressed);
-		reply_error(c, id, ERR_OTHER, "No extranonce1 available, try again later");
+		reply_error(c, id, STRATUM_ERR_OTHER, "No extranonce1 available, try again later");
 		conn_close_soon(c, "extranonce1 space exhausted");
 		return;
 	}
 	hex_encode(c->nonce1, n1, nonce1);
-	send_printf(c,
-		    "{\"id\":%s,\"result\":[[[\"mining.set_difficulty\",\"%s\"],"
-		    "[\"mining.notify\",\"%s\"]],\"%s\",%d],\"error\":null}\n",
-		    text_of_id(id, idt), nonce1, nonce1, nonce1,
-		    stratum_settings()->cfg->nonce2length);
+	send_line(c, line, stratum_format_subscribe(line, sizeof(line), stratum_id_text(id, idt),
+						    nonce1, stratum_settings()->cfg->nonce2length));
 	if (!c->subscribed) {
 		c->subscribed = true;
 		send_first_work(c);
@@ -493,7 +384,8 @@ static void handle_authorize(struct conn *c, const json_t *id, const json_t *par
 	const char *worker;
 	unsigned long suppressed;
 
-	if (!json_is_string(user) || !is_plain_text(json_string_value(user), MAX_USERNAME)) {
+	if (!json_is_string(user)
+	    || !stratum_is_plain_text(json_string_value(user), MAX_USERNAME)) {
 		reply_authorize_failure(c, id, "username must be a Bitcoin address[.worker] of "
 					       "printable characters");
 		note_protocol_error(c);
@@ -577,7 +469,8 @@ static void handle_configure(struct conn *c, const json_t *id, const json_t *par
 
 	if (!json_is_array(extensions)) {
 		json_decref(result);
-		reply_error(c, id, ERR_OTHER, "mining.configure needs [[extensions], {options}]");
+		reply_error(c, id, STRATUM_ERR_OTHER,
+			    "mining.configure needs [[extensions], {options}]");
 		note_protocol_error(c);
 		return;
 	}
@@ -623,7 +516,8 @@ static void handle_suggest_difficulty(struct conn *c, const json_t *id, const js
 	double now = now_monotonic();
 
 	if (!isfinite(suggested) || suggested <= 0) {
-		reply_error(c, id, ERR_OTHER, "mining.suggest_difficulty needs a positive number");
+		reply_error(c, id, STRATUM_ERR_OTHER,
+			    "mining.suggest_difficulty needs a positive number");
 		note_protocol_error(c);
 		return;
 	}
@@ -731,23 +625,26 @@ static void reject_unready(struct conn *c, const char *id, enum reject_reason re
 	atomic_fetch_add(&g_stats.shares_rejected[reason], 1);
 	c->shares_rejected++;
 	if (reason == REJECT_NOT_SUBSCRIBED)
-		reply_error_text(c, id, ERR_NOT_SUBSCRIBED, "Not subscribed");
+		reply_error_text(c, id, STRATUM_ERR_NOT_SUBSCRIBED, "Not subscribed");
 	else
-		reply_error_text(c, id, ERR_UNAUTHORIZED, "Unauthorized worker");
+		reply_error_text(c, id, STRATUM_ERR_UNAUTHORIZED, "Unauthorized worker");
 	note_protocol_error(c);
 }
 
 static void describe_rejection(enum share_result r, int *code, const char **msg)
 {
 	switch (r) {
-	case SHARE_STALE: *code = ERR_JOB; *msg = "Stale job"; return;
-	case SHARE_JOB_NOT_FOUND: *code = ERR_JOB; *msg = "Job not found"; return;
-	case SHARE_DUPLICATE: *code = ERR_DUPLICATE; *msg = "Duplicate share"; return;
-	case SHARE_LOW_DIFF: *code = ERR_LOW_DIFF; *msg = "Low difficulty share"; return;
-	case SHARE_BAD_NTIME: *code = ERR_OTHER; *msg = "Invalid ntime"; return;
-	case SHARE_BAD_VERSION: *code = ERR_OTHER; *msg = "Invalid version bits"; return;
-	case SHARE_BAD_EXTRANONCE2: *code = ERR_OTHER; *msg = "Invalid extranonce2 size"; return;
-	default: *code = ERR_OTHER; *msg = "Invalid share"; return;
+	case SHARE_STALE: *code = STRATUM_ERR_JOB; *msg = "Stale job"; return;
+	case SHARE_JOB_NOT_FOUND: *code = STRATUM_ERR_JOB; *msg = "Job not found"; return;
+	case SHARE_DUPLICATE: *code = STRATUM_ERR_DUPLICATE; *msg = "Duplicate share"; return;
+	case SHARE_LOW_DIFF: *code = STRATUM_ERR_LOW_DIFF; *msg = "Low difficulty share"; return;
+	case SHARE_BAD_NTIME: *code = STRATUM_ERR_OTHER; *msg = "Invalid ntime"; return;
+	case SHARE_BAD_VERSION: *code = STRATUM_ERR_OTHER; *msg = "Invalid version bits"; return;
+	case SHARE_BAD_EXTRANONCE2:
+		*code = STRATUM_ERR_OTHER;
+		*msg = "Invalid extranonce2 size";
+		return;
+	default: *code = STRATUM_ERR_OTHER; *msg = "Invalid share"; return;
 	}
 }
 
@@ -955,7 +852,20 @@ static void reject_with(struct conn *c, const char *id, const struct submission 
 	reject_share(c, id, s, r, code, msg, out, wb);
 }
 
-/* id: the request id as JSON text (text_of_id). */
+/* Params that are not the hex strings of a submit: a protocol error. */
+static void reject_malformed(struct conn *c, const char *id, const struct submission *s)
+{
+	atomic_fetch_add(&g_stats.shares_rejected[REJECT_INVALID], 1);
+	c->shares_rejected++;
+	reply_error_text(c, id, STRATUM_ERR_OTHER,
+			 "Invalid submit parameters: expected [worker, job_id, extranonce2, "
+			 "ntime, nonce(, version_bits)] as hex strings");
+	emit_share(c, s, c->vardiff.diff, 0, false, share_result_reason(SHARE_INVALID), NULL,
+		   NULL);
+	note_protocol_error(c);
+}
+
+/* id: the request id as JSON text (stratum_id_text). */
 static void handle_submit(struct conn *c, const char *id, const struct submit_params *params)
 {
 	struct submission s;
@@ -969,14 +879,7 @@ static void handle_submit(struct conn *c, const char *id, const struct submit_pa
 		return;
 	}
 	if (decode_submission(params, &s)) {
-		atomic_fetch_add(&g_stats.shares_rejected[REJECT_INVALID], 1);
-		c->shares_rejected++;
-		reply_error_text(c, id, ERR_OTHER, "Invalid submit parameters: expected [worker, "
-					      "job_id, extranonce2, ntime, nonce(, version_bits)] "
-					      "as hex strings");
-		emit_share(c, &s, c->vardiff.diff, 0, false, share_result_reason(SHARE_INVALID), NULL,
-			   NULL);
-		note_protocol_error(c);
+		reject_malformed(c, id, &s);
 		return;
 	}
 	job = live_job(c, s.job_id, &r, &held);
@@ -1011,7 +914,7 @@ static void handle_submit_json(struct conn *c, const json_t *id, const json_t *p
 		if (!p.v[i])
 			p.n = 0;
 	}
-	handle_submit(c, text_of_id(id, idt), &p);
+	handle_submit(c, stratum_id_text(id, idt), &p);
 }
 
 /* ---- dispatch ---- */
@@ -1025,7 +928,7 @@ void stratum_conn_init(struct conn *c)
 
 static void handle_garbage(struct conn *c, const char *why)
 {
-	reply_error(c, NULL, ERR_OTHER, why);
+	reply_error(c, NULL, STRATUM_ERR_OTHER, why);
 	note_protocol_error(c);
 }
 
@@ -1047,7 +950,7 @@ static void dispatch(struct conn *c, const char *method, const json_t *id, const
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "Unknown method '%.64s'", method);
-		reply_error(c, id, ERR_OTHER, msg);
+		reply_error(c, id, STRATUM_ERR_OTHER, msg);
 		note_protocol_error(c);
 	}
 }
@@ -1089,7 +992,7 @@ void stratum_handle_line(struct conn *c, const char *line, size_t len)
 	params = json_object_get(req, "params");
 	id = json_object_get(req, "id");
 	if (!json_is_string(method)) {
-		reply_error(c, id, ERR_OTHER, "Missing method");
+		reply_error(c, id, STRATUM_ERR_OTHER, "Missing method");
 		note_protocol_error(c);
 		json_decref(req);
 		return;
@@ -1097,7 +1000,7 @@ void stratum_handle_line(struct conn *c, const char *line, size_t len)
 	if (!params || json_is_null(params))
 		params = NULL;
 	else if (!json_is_array(params)) {
-		reply_error(c, id, ERR_OTHER, "params must be an array");
+		reply_error(c, id, STRATUM_ERR_OTHER, "params must be an array");
 		note_protocol_error(c);
 		json_decref(req);
 		return;
