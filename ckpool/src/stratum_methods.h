@@ -5,8 +5,9 @@
  *
  * Handles one line from a miner: mining.subscribe, mining.authorize,
  * mining.configure (BIP310 version-rolling), mining.suggest_difficulty,
- * mining.extranonce.subscribe and mining.submit; answers with the result
- * or an error [code, "message", null] (codes and text: stratum_reply.h).
+ * mining.extranonce.subscribe and mining.submit (stratum_submit.h);
+ * answers with the result or an error [code, "message", null] (codes and
+ * text: stratum_reply.h).
  * Also sends work: mining.set_difficulty (when changed) and mining.notify.
  * Everything runs on the connection's own I/O thread.
  */

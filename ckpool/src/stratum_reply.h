@@ -2,7 +2,7 @@
  * stratum_reply.h - the JSON-RPC lines the engine writes to miners: a
  * result, an error [code, "message", null], and the notifications
  * mining.set_difficulty and mining.notify, each formatted into a caller's
- * buffer and ending in '\n'. Sending them is stratum_methods.c's job.
+ * buffer and ending in '\n'. Sending them is stratum_session.c's job.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  *
