@@ -65,7 +65,7 @@ struct conn {
 
 	double connected_at, last_activity;
 	float tokens;               /* request token bucket (stratum.c) */
-	float bad_lines;            /* protocol errors, decaying (stratum_methods.c) */
+	float bad_lines;            /* protocol errors, decaying (stratum_session.c) */
 	double tokens_at, bad_lines_at;
 
 	char *inbuf;                /* partial line, NULL when none */

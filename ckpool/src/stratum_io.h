@@ -1,8 +1,9 @@
 /*
  * stratum_io.h - what the Stratum server (stratum.c) offers the code that
- * answers miners (stratum_methods.c): its settings and a connection's
- * output. Implemented by stratum.c; a header of its own so the methods do
- * not include stratum.h, which includes them (no include cycle).
+ * answers miners (stratum_methods.c, stratum_submit.c, stratum_session.c):
+ * its settings and a connection's output. Implemented by stratum.c; a
+ * header of its own so the methods do not include stratum.h, which
+ * includes them (no include cycle).
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */

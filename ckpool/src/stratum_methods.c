@@ -1,26 +1,26 @@
 /*
- * stratum_methods.c - owns what miners say and what they are told: method
- * dispatch, the answers and error codes, per-miner jobs (coinbase +
- * mining.notify), difficulty messages, share validation with its
- * accounting, block hand-off to submit, and the miner events.
+ * stratum_methods.c - owns what miners say and what they are told: line
+ * parsing and method dispatch, mining.subscribe, mining.authorize,
+ * mining.configure and mining.suggest_difficulty (mining.submit is
+ * stratum_submit.c's), per-miner jobs (coinbase + mining.notify),
+ * housekeeping ticks, and the miner_connected / miner_disconnected events.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "stratum_methods.h"
 #include "best_diff.h"
-#include "block.h"
 #include "coinbase.h"
 #include "coinbase_sigs.h"
 #include "connection.h"
 #include "events.h"
-#include "hashrate.h"
 #include "hex.h"
 #include "jobs.h"
 #include "log.h"
-#include "share.h"
 #include "stats.h"
 #include "stratum_io.h"
-#include "submit.h"
+#include "stratum_reply.h"
+#include "stratum_session.h"
+#include "stratum_submit.h"
 #include "submit_parse.h"
 #include "util.h"
 #include "workbase.h"
@@ -28,224 +28,17 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-enum stratum_error {
-	ERR_OTHER = 20,
-	ERR_JOB = 21,
-	ERR_DUPLICATE = 22,
-	ERR_LOW_DIFF = 23,
-	ERR_UNAUTHORIZED = 24,
-	ERR_NOT_SUBSCRIBED = 25,
-};
 
 #define MAX_USERNAME 128
 #define MAX_USER_AGENT 64
-#define ID_TEXT_MAX SUBMIT_ID_TEXT_MAX
-/* Protocol errors (unparseable lines, malformed requests, refused logins)
- * add one each to a score that drains by one every PROTOCOL_ERROR_DECAY_S;
- * at MAX_BAD_LINES the connection is closed. */
-#define MAX_BAD_LINES 10
-#define PROTOCOL_ERROR_DECAY_S 30.0
 /* A suggest_difficulty arriving sooner than this after the last one that
  * changed the difficulty waits (the latest wins) for the next tick. */
 #define SUGGEST_MIN_INTERVAL_S 5.0
 
 static struct log_limit refusal_log_limit;
-
-/* ---- output helpers ---- */
-
-static bool is_plain_text(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	for (; *s; s++, n++)
-		if (n >= max || *s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
-			return false;
-	return true;
-}
-
-/* The request id as JSON text: numbers and plain strings echoed, anything
- * else (or too long) as null. */
-static const char *text_of_id(const json_t *id, char out[ID_TEXT_MAX])
-{
-	if (json_is_integer(id))
-		snprintf(out, ID_TEXT_MAX, "%lld", (long long)json_integer_value(id));
-	else if (json_is_string(id) && is_plain_text(json_string_value(id), ID_TEXT_MAX - 3))
-		snprintf(out, ID_TEXT_MAX, "\"%s\"", json_string_value(id));
-	else if (json_is_real(id) && isfinite(json_real_value(id)))
-		snprintf(out, ID_TEXT_MAX, "%.17g", json_real_value(id));
-	else
-		snprintf(out, ID_TEXT_MAX, "null");
-	return out;
-}
-
-static void send_printf(struct conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void send_printf(struct conn *c, const char *fmt, ...)
-{
-	char line[1024], *big;
-	va_list ap, again;
-	int n;
-
-	va_start(ap, fmt);
-	va_copy(again, ap);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(line)) {
-		conn_send(c, line, (size_t)n);
-	} else if (n > 0) {
-		big = malloc((size_t)n + 1);
-		if (big && vsnprintf(big, (size_t)n + 1, fmt, again) == n)
-			conn_send(c, big, (size_t)n);
-		else
-			conn_close_soon(c, "out of memory");
-		free(big);
-	}
-	va_end(again);
-}
-
-/* Appends n bytes of s at *p (the caller sized the buffer). */
-static char *put(char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n);
-	return p + n;
-}
-
-static void reply_result_text(struct conn *c, const char *idt, const char *result_json)
-{
-	static const char head[] = "{\"id\":", mid[] = ",\"result\":", tail[] = ",\"error\":null}\n";
-	size_t il = strlen(idt), rl = strlen(result_json);
-	char line[256], *p = line;
-
-	if (il + rl + sizeof(head) + sizeof(mid) + sizeof(tail) > sizeof(line)) {
-		send_printf(c, "{\"id\":%s,\"result\":%s,\"error\":null}\n", idt, result_json);
-		return;
-	}
-	p = put(p, head, sizeof(head) - 1);
-	p = put(p, idt, il);
-	p = put(p, mid, sizeof(mid) - 1);
-	p = put(p, result_json, rl);
-	p = put(p, tail, sizeof(tail) - 1);
-	conn_send(c, line, (size_t)(p - line));
-}
-
-static void reply_result(struct conn *c, const json_t *id, const char *result_json)
-{
-	char idt[ID_TEXT_MAX];
-
-	reply_result_text(c, text_of_id(id, idt), result_json);
-}
-
-/* Error messages are ours but may quote miner input: keep printable ASCII
- * and escape what JSON needs. */
-static void escape_message(const char *msg, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (; *msg && n + 3 < len; msg++) {
-		if (*msg < 0x20 || *msg > 0x7e)
-			continue;
-		if (*msg == '"' || *msg == '\\')
-			out[n++] = '\\';
-		out[n++] = *msg;
-	}
-	out[n] = '\0';
-}
-
-static void reply_error_text(struct conn *c, const char *idt, int code, const char *msg)
-{
-	char text[400];
-
-	escape_message(msg, text, sizeof(text));
-	send_printf(c, "{\"id\":%s,\"result\":null,\"error\":[%d,\"%s\",null]}\n", idt,
-		    code, text);
-}
-
-static void reply_error(struct conn *c, const json_t *id, int code, const char *msg)
-{
-	char idt[ID_TEXT_MAX];
-
-	reply_error_text(c, text_of_id(id, idt), code, msg);
-}
-
-static void reply_authorize_failure(struct conn *c, const json_t *id, const char *msg)
-{
-	char idt[ID_TEXT_MAX], text[400];
-
-	escape_message(msg, text, sizeof(text));
-	send_printf(c, "{\"id\":%s,\"result\":false,\"error\":[%d,\"%s\",null]}\n",
-		    text_of_id(id, idt), ERR_UNAUTHORIZED, text);
-}
-
-static void send_difficulty(struct conn *c)
-{
-	send_printf(c, "{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[%.15g]}\n",
-		    c->vardiff.diff);
-}
-
-/* ---- events ---- */
-
-static void add_miner_fields(json_t *data, const struct conn *c)
-{
-	char address[ADDRESS_MAX_LEN + 1];
-
-	json_object_set_new(data, "address", json_string(conn_address(c, address,
-									sizeof(address))));
-	json_object_set_new(data, "worker", json_string(conn_worker(c)));
-	json_object_set_new(data, "client_id", json_integer((json_int_t)c->id));
-	json_object_set_new(data, "ip", json_string(c->ip));
-}
-
-/* Why a difficulty changed, and the share rate vardiff saw (0 if none). */
-struct diff_change {
-	double old_diff;
-	const char *reason;          /* "vardiff", "suggest_difficulty", "idle" */
-	double shares_per_min;
-};
-
-/* The share rate of the vardiff window about to close, counting `extra`
- * shares not yet in it. */
-static double window_shares_per_min(const struct vardiff *v, double extra, double now)
-{
-	double elapsed = now - v->window_start;
-
-	return elapsed > 0 ? ((double)v->shares + extra) * 60.0 / elapsed : 0;
-}
-
-static void emit_diff_updated(const struct conn *c, const struct diff_change *why)
-{
-	json_t *data;
-
-	if (!c->authorized || !events_wanted("diff_updated"))
-		return;
-	data = json_object();
-	add_miner_fields(data, c);
-	json_object_set_new(data, "old", json_real(why->old_diff));
-	json_object_set_new(data, "new", json_real(c->vardiff.diff));
-	json_object_set_new(data, "direction",
-			    json_string(c->vardiff.diff > why->old_diff ? "up" : "down"));
-	json_object_set_new(data, "reason", json_string(why->reason));
-	json_object_set_new(data, "shares_per_min", json_real(why->shares_per_min));
-	events_emit("diff_updated", data);
-}
-
-/* Announces a new c->vardiff.diff. `grace`: the pool changed it (vardiff),
- * so work the miner already has is judged at the lower of the old and new
- * difficulty for a while; a change the miner asked for gets no grace (and
- * ends any), so suggestions cannot stretch it. */
-static void change_difficulty(struct conn *c, const struct diff_change *why, bool grace)
-{
-	c->old_diff_until = grace ? now_monotonic() + stratum_settings()->old_diff_grace_s : 0;
-	if (c->subscribed && c->authorized)
-		send_difficulty(c);
-	emit_diff_updated(c, why);
-}
 
 /* ---- jobs ---- */
 
@@ -280,36 +73,6 @@ static int build_coinbase(struct conn *c, const struct workbase *wb)
 	return 0;
 }
 
-static size_t format_notify(char *out, size_t len, const struct workbase *wb, const uint8_t *cb,
-			    size_t cb1_len, size_t cb2_len, bool clean)
-{
-	char prevhash[65];
-	size_t n;
-
-	workbase_stratum_prevhash(wb, prevhash);
-	n = (size_t)snprintf(out, len,
-			     "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"%016llx\",\"%s\",\"",
-			     (unsigned long long)wb->id, prevhash);
-	hex_encode(cb, cb1_len, out + n);
-	n += 2 * cb1_len;
-	n += (size_t)snprintf(out + n, len - n, "\",\"");
-	hex_encode(cb + cb1_len, cb2_len, out + n);
-	n += 2 * cb2_len;
-	n += (size_t)snprintf(out + n, len - n, "\",[");
-	for (size_t i = 0; i < wb->branch_len; i++) {
-		out[n++] = i ? ',' : '"';
-		if (i)
-			out[n++] = '"';
-		hex_encode(wb->branch[i], 32, out + n);
-		n += 64;
-		out[n++] = '"';
-	}
-	n += (size_t)snprintf(out + n, len - n, "],\"%08x\",\"%08x\",\"%08x\",%s]}\n",
-			      (uint32_t)wb->version, wb->bits, wb->curtime,
-			      clean ? "true" : "false");
-	return n;
-}
-
 void stratum_send_job(struct conn *c, struct workbase *wb, uint64_t block_seq, bool clean)
 {
 	size_t cb1, cb2, need;
@@ -321,7 +84,7 @@ void stratum_send_job(struct conn *c, struct workbase *wb, uint64_t block_seq, b
 	cb1 = coinb1_buf.len;
 	cb2 = coinb2_buf.len;
 	coinbase = malloc(cb1 + cb2);
-	need = 256 + 2 * (cb1 + cb2) + wb->branch_len * 67;
+	need = stratum_notify_size(wb, cb1, cb2);
 	msg = malloc(need);
 	if (!coinbase || !msg) {
 		free(coinbase);
@@ -332,7 +95,7 @@ void stratum_send_job(struct conn *c, struct workbase *wb, uint64_t block_seq, b
 	memcpy(coinbase, coinb1_buf.data, cb1);
 	memcpy(coinbase + cb1, coinb2_buf.data, cb2);
 	conn_add_job(c, workbase_ref(wb), block_seq, coinbase, cb1, cb2);
-	conn_send(c, msg, format_notify(msg, need, wb, coinbase, cb1, cb2, clean));
+	conn_send(c, msg, stratum_format_notify(msg, need, wb, coinbase, cb1, cb2, clean));
 	free(msg);
 }
 
@@ -344,7 +107,7 @@ static void send_first_work(struct conn *c)
 
 	if (!c->subscribed || !c->authorized)
 		return;
-	send_difficulty(c);
+	session_send_difficulty(c);
 	wb = jobs_current(&seq, NULL);
 	if (wb) {
 		stratum_send_job(c, wb, seq, true);
@@ -374,7 +137,7 @@ static void handle_subscribe(struct conn *c, const json_t *id, const json_t *par
 	size_t n1 = (size_t)stratum_settings()->cfg->nonce1length;
 	const json_t *session = json_array_get(params, 1);
 	uint8_t wanted[8];
-	char idt[ID_TEXT_MAX], nonce1[17];
+	char nonce1[17];
 	bool resume = json_is_string(session)
 		      && !hex_decode_exact(json_string_value(session), wanted, n1);
 
@@ -386,16 +149,12 @@ static void handle_subscribe(struct conn *c, const json_t *id, const json_t *par
 			log_warn("stratum", "client %llu (%s): subscribe refused: every extranonce1 "
 				 "is in use (%lu more refusals not logged)",
 				 (unsigned long long)c->id, c->ip, suppressed);
-		reply_error(c, id, ERR_OTHER, "No extranonce1 available, try again later");
+		session_reply_error(c, id, STRATUM_ERR_OTHER, "No extranonce1 available, try again later");
 		conn_close_soon(c, "extranonce1 space exhausted");
 		return;
 	}
 	hex_encode(c->nonce1, n1, nonce1);
-	send_printf(c,
-		    "{\"id\":%s,\"result\":[[[\"mining.set_difficulty\",\"%s\"],"
-		    "[\"mining.notify\",\"%s\"]],\"%s\",%d],\"error\":null}\n",
-		    text_of_id(id, idt), nonce1, nonce1, nonce1,
-		    stratum_settings()->cfg->nonce2length);
+	session_reply_subscribe(c, id, nonce1, stratum_settings()->cfg->nonce2length);
 	if (!c->subscribed) {
 		c->subscribed = true;
 		send_first_work(c);
@@ -423,7 +182,7 @@ static void emit_miner_connected(const struct conn *c)
 	if (!events_wanted("miner_connected"))
 		return;
 	data = json_object();
-	add_miner_fields(data, c);
+	session_add_miner_fields(data, c);
 	json_object_set_new(data, "user_agent", json_string(c->user_agent ? c->user_agent : ""));
 	json_object_set_new(data, "address_type",
 			    json_string(address_encoding((enum address_type)c->address_type)));
@@ -469,18 +228,36 @@ static int validate_username(const char *user, char *address, uint8_t *script,
 	return 0;
 }
 
-/* Counts a protocol error; too many in a short time close the connection. */
-static void note_protocol_error(struct conn *c)
+static void log_refusal(const struct conn *c, const char *why)
 {
-	double now = now_monotonic();
-	double drained = c->bad_lines - (now - c->bad_lines_at) / PROTOCOL_ERROR_DECAY_S;
+	unsigned long suppressed;
 
-	c->bad_lines = (float)(drained > 0 ? drained : 0) + 1;
-	c->bad_lines_at = now;
-	/* The previous errors have drained a little since: the tenth in a row
-	 * (or within a few seconds) closes. */
-	if (c->bad_lines > MAX_BAD_LINES - 1)
-		conn_close_for_abuse(c, "too many malformed lines");
+	if (log_limit_allow(&refusal_log_limit, 5, 10.0, &suppressed))
+		log_fields(LOG_INFO, "stratum", "authorize refused",
+			   json_pack("{s:I, s:s, s:s, s:I}", "client_id", (json_int_t)c->id, "ip",
+				     c->ip, "reason", why, "suppressed", (json_int_t)suppressed));
+}
+
+/* Takes the miner's identity: the username is stored as the canonical
+ * address, then the worker as typed. False when out of memory (the
+ * connection is then closing). */
+static bool take_identity(struct conn *c, const char *user, const char *address,
+			  const uint8_t *script, size_t script_len, enum address_type type)
+{
+	const char *worker = user + strlen(address);
+
+	c->username = malloc(strlen(address) + strlen(worker) + 1);
+	if (!c->username) {
+		conn_close_soon(c, "out of memory");
+		return false;
+	}
+	strcpy(c->username, address);
+	strcat(c->username, worker);
+	c->address_len = (uint8_t)strlen(address);
+	c->address_type = (uint8_t)type;
+	memcpy(c->script, script, script_len);
+	c->script_len = (uint8_t)script_len;
+	return true;
 }
 
 static void handle_authorize(struct conn *c, const json_t *id, const json_t *params)
@@ -490,50 +267,34 @@ static void handle_authorize(struct conn *c, const json_t *id, const json_t *par
 	uint8_t script[ADDRESS_SCRIPT_MAX];
 	enum address_type type;
 	size_t script_len;
-	const char *worker;
-	unsigned long suppressed;
 
-	if (!json_is_string(user) || !is_plain_text(json_string_value(user), MAX_USERNAME)) {
-		reply_authorize_failure(c, id, "username must be a Bitcoin address[.worker] of "
-					       "printable characters");
-		note_protocol_error(c);
+	if (!json_is_string(user)
+	    || !stratum_is_plain_text(json_string_value(user), MAX_USERNAME)) {
+		session_reply_authorize_failure(c, id, "username must be a Bitcoin "
+						"address[.worker] of printable characters");
+		session_note_protocol_error(c);
 		return;
 	}
 	if (validate_username(json_string_value(user), address, script, &script_len, &type, err,
 			      sizeof(err))) {
-		if (log_limit_allow(&refusal_log_limit, 5, 10.0, &suppressed))
-			log_fields(LOG_INFO, "stratum", "authorize refused",
-				   json_pack("{s:I, s:s, s:s, s:I}", "client_id",
-					     (json_int_t)c->id, "ip", c->ip, "reason", err,
-					     "suppressed", (json_int_t)suppressed));
-		reply_authorize_failure(c, id, err);
-		note_protocol_error(c);
+		log_refusal(c, err);
+		session_reply_authorize_failure(c, id, err);
+		session_note_protocol_error(c);
 		return;
 	}
 	if (c->authorized) {
 		if (strcmp(conn_address(c, current, sizeof(current)), address))
-			reply_authorize_failure(c, id, "connection already authorized for another "
-						       "address");
+			session_reply_authorize_failure(c, id, "connection already authorized "
+							"for another address");
 		else
-			reply_result(c, id, "true");
+			session_reply_result(c, id, "true");
 		return;
 	}
-	/* Stored with the canonical address, then the worker as typed. */
-	worker = json_string_value(user) + strlen(address);
-	c->username = malloc(strlen(address) + strlen(worker) + 1);
-	if (!c->username) {
-		conn_close_soon(c, "out of memory");
+	if (!take_identity(c, json_string_value(user), address, script, script_len, type))
 		return;
-	}
-	strcpy(c->username, address);
-	strcat(c->username, worker);
-	c->address_len = (uint8_t)strlen(address);
-	c->address_type = (uint8_t)type;
-	memcpy(c->script, script, script_len);
-	c->script_len = (uint8_t)script_len;
 	c->authorized = true;
 	atomic_fetch_add(&g_stats.miners_authorized, 1);
-	reply_result(c, id, "true");
+	session_reply_result(c, id, "true");
 	log_fields(LOG_INFO, "stratum", "miner authorized",
 		   json_pack("{s:I, s:s, s:s, s:s}", "client_id", (json_int_t)c->id, "address",
 			     address, "worker", conn_worker(c), "ip", c->ip));
@@ -577,8 +338,9 @@ static void handle_configure(struct conn *c, const json_t *id, const json_t *par
 
 	if (!json_is_array(extensions)) {
 		json_decref(result);
-		reply_error(c, id, ERR_OTHER, "mining.configure needs [[extensions], {options}]");
-		note_protocol_error(c);
+		session_reply_error(c, id, STRATUM_ERR_OTHER,
+				    "mining.configure needs [[extensions], {options}]");
+		session_note_protocol_error(c);
 		return;
 	}
 	json_array_foreach(extensions, i, ext) {
@@ -595,7 +357,7 @@ static void handle_configure(struct conn *c, const json_t *id, const json_t *par
 	text = json_dumps(result, JSON_COMPACT);
 	json_decref(result);
 	if (text)
-		reply_result(c, id, text);
+		session_reply_result(c, id, text);
 	free(text);
 }
 
@@ -611,7 +373,7 @@ static void apply_suggestion(struct conn *c, double suggested, double now)
 	c->pending_suggest = 0;
 	if (vardiff_suggest(&c->vardiff, &stratum_settings()->vardiff, suggested, now, &fresh)) {
 		c->last_suggest_at = now;
-		change_difficulty(c, &why, false);
+		session_change_difficulty(c, &why, false);
 	}
 }
 
@@ -623,8 +385,9 @@ static void handle_suggest_difficulty(struct conn *c, const json_t *id, const js
 	double now = now_monotonic();
 
 	if (!isfinite(suggested) || suggested <= 0) {
-		reply_error(c, id, ERR_OTHER, "mining.suggest_difficulty needs a positive number");
-		note_protocol_error(c);
+		session_reply_error(c, id, STRATUM_ERR_OTHER,
+				    "mining.suggest_difficulty needs a positive number");
+		session_note_protocol_error(c);
 		return;
 	}
 	/* vardiff honours a suggestion as a floor even above maxdiff: cap it
@@ -639,379 +402,7 @@ static void handle_suggest_difficulty(struct conn *c, const json_t *id, const js
 	else
 		apply_suggestion(c, suggested, now);
 	if (!json_is_null(id))
-		reply_result(c, id, "true");
-}
-
-/* ---- mining.submit ---- */
-
-/* A submission's fields, decoded. */
-struct submission {
-	uint64_t job_id;
-	uint8_t nonce2[32];
-	size_t nonce2_len;
-	uint32_t ntime, nonce, version_bits;
-};
-
-static int decode_submission(const struct submit_params *p, struct submission *s)
-{
-	size_t n = p->n;
-	const char *job, *nonce2, *ntime, *nonce;
-	long len;
-
-	memset(s, 0, sizeof(*s));
-	if (n != 5 && n != 6)
-		return -1;
-	job = p->v[1];
-	nonce2 = p->v[2];
-	ntime = p->v[3];
-	nonce = p->v[4];
-	if (strlen(job) != 16 || !hex_is_valid(job, 16))
-		s->job_id = 0;
-	else
-		s->job_id = strtoull(job, NULL, 16);
-	len = hex_decode(nonce2, s->nonce2, sizeof(s->nonce2));
-	s->nonce2_len = len < 0 ? 0 : (size_t)len;
-	if (len < 0 || uint32_of_hex(ntime, &s->ntime) || uint32_of_hex(nonce, &s->nonce))
-		return -1;
-	s->version_bits = 0;
-	if (n == 6) {
-		const char *vb = p->v[5];
-		size_t vlen = strlen(vb);
-
-		if (vlen == 0 || vlen > 8 || !hex_is_valid(vb, vlen))
-			return -1;
-		s->version_bits = (uint32_t)strtoul(vb, NULL, 16);
-	}
-	return 0;
-}
-
-/* diff: what the share was judged (and, accepted, credited) against. */
-static void emit_share(const struct conn *c, const struct submission *s, double diff,
-		       double sdiff, bool accepted, const char *reason,
-		       const struct share_output *out, const struct workbase *wb)
-{
-	char job[17], hash[65];
-	json_t *data;
-
-	if (!events_wanted("share_submitted"))
-		return;
-	data = json_object();
-	add_miner_fields(data, c);
-	snprintf(job, sizeof(job), "%016llx", (unsigned long long)s->job_id);
-	json_object_set_new(data, "job_id", json_string(job));
-	json_object_set_new(data, "diff", json_real(diff));
-	json_object_set_new(data, "sdiff", json_real(sdiff));
-	json_object_set_new(data, "accepted", json_boolean(accepted));
-	json_object_set_new(data, "reject_reason", accepted ? json_null() : json_string(reason));
-	if (out) {
-		block_hash_hex(out->header, hash);
-		json_object_set_new(data, "hash", json_string(hash));
-	}
-	json_object_set_new(data, "is_block", json_boolean(out && out->is_block));
-	if (wb)
-		json_object_set_new(data, "height", json_integer(wb->height));
-	events_emit("share_submitted", data);
-}
-
-static void reject_share(struct conn *c, const char *id, const struct submission *s,
-			 enum share_result r, int code, const char *msg,
-			 const struct share_output *out, const struct workbase *wb)
-{
-	enum reject_reason reason = share_result_reject_reason(r);
-
-	atomic_fetch_add(&g_stats.shares_rejected[reason], 1);
-	c->shares_rejected++;
-	reply_error_text(c, id, code, msg);
-	emit_share(c, s, c->vardiff.diff, out ? out->diff : 0, false, share_result_reason(r), out,
-		   wb);
-}
-
-static void reject_unready(struct conn *c, const char *id, enum reject_reason reason)
-{
-	atomic_fetch_add(&g_stats.shares_rejected[reason], 1);
-	c->shares_rejected++;
-	if (reason == REJECT_NOT_SUBSCRIBED)
-		reply_error_text(c, id, ERR_NOT_SUBSCRIBED, "Not subscribed");
-	else
-		reply_error_text(c, id, ERR_UNAUTHORIZED, "Unauthorized worker");
-	note_protocol_error(c);
-}
-
-static void describe_rejection(enum share_result r, int *code, const char **msg)
-{
-	switch (r) {
-	case SHARE_STALE: *code = ERR_JOB; *msg = "Stale job"; return;
-	case SHARE_JOB_NOT_FOUND: *code = ERR_JOB; *msg = "Job not found"; return;
-	case SHARE_DUPLICATE: *code = ERR_DUPLICATE; *msg = "Duplicate share"; return;
-	case SHARE_LOW_DIFF: *code = ERR_LOW_DIFF; *msg = "Low difficulty share"; return;
-	case SHARE_BAD_NTIME: *code = ERR_OTHER; *msg = "Invalid ntime"; return;
-	case SHARE_BAD_VERSION: *code = ERR_OTHER; *msg = "Invalid version bits"; return;
-	case SHARE_BAD_EXTRANONCE2: *code = ERR_OTHER; *msg = "Invalid extranonce2 size"; return;
-	default: *code = ERR_OTHER; *msg = "Invalid share"; return;
-	}
-}
-
-/* The lowest difficulty this miner's shares must meet now. */
-static double required_difficulty(const struct conn *c, double now)
-{
-	double d = c->vardiff.diff;
-
-	if (now < c->old_diff_until && c->vardiff.old_diff > 0 && c->vardiff.old_diff < d)
-		d = c->vardiff.old_diff;
-	return d;
-}
-
-/* The signature text of c's coinbase: btcsig then the miner's own. */
-static void describe_coinbase_sig(const struct conn *c, char *out, size_t len)
-{
-	char address[ADDRESS_MAX_LEN + 1], sig[MINER_SIG_MAX + 1];
-	const char *miner = coinbase_sigs_lookup(conn_address(c, address, sizeof(address)), sig);
-
-	snprintf(out, len, "%s%s", stratum_settings()->cfg->btcsig, miner ? miner : "");
-}
-
-static void hand_block_to_submit(struct conn *c, const struct conn_job *job,
-				 const struct share_output *out, const struct submission *s,
-				 double judged, double found_at)
-{
-	const size_t n1 = (size_t)stratum_settings()->cfg->nonce1length;
-	struct buf coinbase = BUF_INIT;
-	struct block_candidate cand = { 0 };
-
-	coinbase_join(&coinbase, job->coinbase, job->coinb1_len, c->nonce1, n1, s->nonce2,
-		      s->nonce2_len, job->coinbase + job->coinb1_len, job->coinb2_len);
-	cand.block_hex = block_assemble_hex(job->wb, out->header, coinbase.data, coinbase.len);
-	buf_free(&coinbase);
-	if (!cand.block_hex) {
-		log_error("stratum", "client %llu solved a block but it cannot be assembled",
-			  (unsigned long long)c->id);
-		return;
-	}
-	block_hash_hex(out->header, cand.hash);
-	cand.height = job->wb->height;
-	cand.job_id = s->job_id;
-	cand.client_id = c->id;
-	conn_address(c, cand.address, sizeof(cand.address));
-	copy_string(cand.worker, conn_worker(c), sizeof(cand.worker));
-	cand.diff = judged;
-	cand.sdiff = out->diff;
-	cand.network_diff = job->wb->network_diff;
-	cand.coinbasevalue = job->wb->coinbasevalue;
-	copy_string(cand.ip, c->ip, sizeof(cand.ip));
-	describe_coinbase_sig(c, cand.coinbase_sig, sizeof(cand.coinbase_sig));
-	cand.found_at = found_at;
-	submit_block(&cand);
-	log_fields(LOG_INFO, "stratum", "block solved",
-		   json_pack("{s:s, s:I, s:I, s:s}", "hash", cand.hash, "height",
-			     (json_int_t)cand.height, "client_id", (json_int_t)c->id, "address",
-			     cand.address));
-}
-
-/* share_best_diff for every scope the share improved. The address joins
- * best_diff's session on its first accepted share (not at authorize, so
- * authorizing costs the table nothing). */
-static void record_best(struct conn *c, const struct share_output *out)
-{
-	struct best_diff_store *store = best_diff_global();
-	char address[ADDRESS_MAX_LEN + 1], hash[65];
-	struct best_diff_result r;
-
-	if (!store)
-		return;
-	conn_address(c, address, sizeof(address));
-	if (!c->best_joined)
-		c->best_joined = best_diff_session_join(store, address);
-	block_hash_hex(out->header, hash);
-	if (!best_diff_record(store, address, out->diff, hash, time(NULL), &r)
-	    || !events_wanted("share_best_diff"))
-		return;
-	for (int scope = 0; scope < BEST_SCOPES; scope++)
-		if (r.new_best[scope])
-			events_emit("share_best_diff",
-				    best_diff_event_data(address, conn_worker(c),
-							 (enum best_scope)scope, &r, hash));
-}
-
-/* d x 1000 as an integer, saturating (the cast of an out-of-range double is
- * undefined behaviour). */
-static uint_fast64_t milli_of(double d)
-{
-	double m = d * 1000.0;
-
-	if (!(m > 0))
-		return 0;
-	if (m >= 9.0e18)
-		return (uint_fast64_t)9.0e18;
-	return (uint_fast64_t)m;
-}
-
-/* credited: the difficulty the share was judged against (the lower of the
- * old and new one during a grace period), never more. */
-static void account_accepted(struct conn *c, const struct submission *s,
-			     const struct share_output *out, const struct workbase *wb,
-			     double credited, double now)
-{
-	struct diff_change why = { c->vardiff.diff, "vardiff", 0 };
-	double fresh;
-
-	atomic_fetch_add(&g_stats.shares_accepted, 1);
-	atomic_fetch_add(&g_stats.share_diff_accepted_milli, milli_of(credited));
-	c->shares_accepted++;
-	c->diff_accepted += credited;
-	if (out->diff > c->best_diff)
-		c->best_diff = out->diff;
-	emit_share(c, s, credited, out->diff, true, "", out, wb);
-	hashrate_tracker_record(c->username, credited, now);
-	record_best(c, out);
-	why.shares_per_min = window_shares_per_min(&c->vardiff, 1, now);
-	if (vardiff_on_share(&c->vardiff, &stratum_settings()->vardiff, now, &fresh))
-		change_difficulty(c, &why, true);
-}
-
-static bool check_duplicate(struct conn *c, const struct submission *s)
-{
-	if (!c->dups) {
-		c->dups = malloc(sizeof(*c->dups));
-		if (!c->dups)
-			return false;
-		dup_filter_init(c->dups);
-	}
-	return dup_filter_seen(c->dups, s->job_id, s->nonce2, s->nonce2_len, s->ntime, s->nonce,
-			       s->version_bits);
-}
-
-/* Hashes a share for job, judged against `judged` (<= 0: no share
- * difficulty, only the checks and the hash); no duplicate check. */
-static enum share_result compute_share(const struct conn *c, const struct conn_job *job,
-				       const struct submission *s, double judged,
-				       struct share_output *out)
-{
-	const struct config *cfg = stratum_settings()->cfg;
-	struct share_input in = {
-		.wb = job->wb,
-		.coinb1 = job->coinbase, .coinb1_len = job->coinb1_len,
-		.coinb2 = job->coinbase + job->coinb1_len, .coinb2_len = job->coinb2_len,
-		.nonce1 = c->nonce1, .nonce1_len = (size_t)cfg->nonce1length,
-		.nonce2 = s->nonce2, .nonce2_len = s->nonce2_len,
-		.nonce2_expected_len = (size_t)cfg->nonce2length,
-		.ntime = s->ntime, .nonce = s->nonce,
-		.version_bits = s->version_bits, .version_mask = c->version_mask,
-		.share_diff = judged,
-	};
-
-	return share_compute(&in, out);
-}
-
-static enum share_result judge_share(struct conn *c, const struct conn_job *job,
-				     const struct submission *s, double judged,
-				     struct share_output *out)
-{
-	enum share_result r = compute_share(c, job, s, judged, out);
-
-	if (r == SHARE_OK && check_duplicate(c, s))
-		return SHARE_DUPLICATE;
-	return r;
-}
-
-/* Job lookup: JOB_LIVE jobs come back; otherwise *r says stale or unknown
- * and *held is the connection's slot when it still has the (stale) job. */
-static struct conn_job *live_job(struct conn *c, uint64_t job_id, enum share_result *r,
-				 struct conn_job **held)
-{
-	struct conn_job *job = conn_find_job(c, job_id);
-
-	*held = job;
-	if (job && job->block_seq == jobs_block_seq())
-		return job;
-	*r = job || jobs_state_of(job_id) != JOB_UNKNOWN ? SHARE_STALE : SHARE_JOB_NOT_FOUND;
-	return NULL;
-}
-
-/* A share for a job of an older block may still solve that block, which
- * can win a race for the tip: hashed anyway, and a solution is submitted
- * (once) before the share is rejected as stale. */
-static void submit_if_stale_block(struct conn *c, const struct conn_job *job,
-				  const struct submission *s, double now)
-{
-	struct share_output out;
-
-	if (compute_share(c, job, s, 0, &out) != SHARE_OK || !out.is_block
-	    || check_duplicate(c, s))
-		return;
-	log_fields(LOG_WARN, "stratum", "block solved on a stale job, submitting anyway",
-		   json_pack("{s:I, s:I}", "client_id", (json_int_t)c->id, "height",
-			     (json_int_t)job->wb->height));
-	hand_block_to_submit(c, job, &out, s, required_difficulty(c, now), now);
-}
-
-static void reject_with(struct conn *c, const char *id, const struct submission *s,
-			enum share_result r, const struct share_output *out,
-			const struct workbase *wb)
-{
-	const char *msg;
-	int code;
-
-	describe_rejection(r, &code, &msg);
-	reject_share(c, id, s, r, code, msg, out, wb);
-}
-
-/* id: the request id as JSON text (text_of_id). */
-static void handle_submit(struct conn *c, const char *id, const struct submit_params *params)
-{
-	struct submission s;
-	struct share_output out;
-	struct conn_job *job, *held;
-	enum share_result r = SHARE_INVALID;
-	double now = now_monotonic(), judged;
-
-	if (!c->subscribed || !c->authorized) {
-		reject_unready(c, id, c->subscribed ? REJECT_UNAUTHORIZED : REJECT_NOT_SUBSCRIBED);
-		return;
-	}
-	if (decode_submission(params, &s)) {
-		atomic_fetch_add(&g_stats.shares_rejected[REJECT_INVALID], 1);
-		c->shares_rejected++;
-		reply_error_text(c, id, ERR_OTHER, "Invalid submit parameters: expected [worker, "
-					      "job_id, extranonce2, ntime, nonce(, version_bits)] "
-					      "as hex strings");
-		emit_share(c, &s, c->vardiff.diff, 0, false, share_result_reason(SHARE_INVALID), NULL,
-			   NULL);
-		note_protocol_error(c);
-		return;
-	}
-	job = live_job(c, s.job_id, &r, &held);
-	if (!job) {
-		if (held)
-			submit_if_stale_block(c, held, &s, now);
-		reject_with(c, id, &s, r, NULL, NULL);
-		return;
-	}
-	judged = required_difficulty(c, now);
-	r = judge_share(c, job, &s, judged, &out);
-	if (r == SHARE_OK && out.is_block)
-		hand_block_to_submit(c, job, &out, &s, judged, now);
-	if (r != SHARE_OK) {
-		reject_with(c, id, &s, r, r == SHARE_LOW_DIFF || r == SHARE_DUPLICATE ? &out : NULL,
-			    job->wb);
-		return;
-	}
-	reply_result_text(c, id, "true");
-	account_accepted(c, &s, &out, job->wb, judged, now);
-}
-
-static void handle_submit_json(struct conn *c, const json_t *id, const json_t *params)
-{
-	struct submit_params p = { .n = json_array_size(params) };
-	char idt[ID_TEXT_MAX];
-
-	if (p.n != 5 && p.n != 6)
-		p.n = 0;
-	for (size_t i = 0; i < p.n; i++) {
-		p.v[i] = json_string_value(json_array_get(params, i));
-		if (!p.v[i])
-			p.n = 0;
-	}
-	handle_submit(c, text_of_id(id, idt), &p);
+		session_reply_result(c, id, "true");
 }
 
 /* ---- dispatch ---- */
@@ -1025,14 +416,14 @@ void stratum_conn_init(struct conn *c)
 
 static void handle_garbage(struct conn *c, const char *why)
 {
-	reply_error(c, NULL, ERR_OTHER, why);
-	note_protocol_error(c);
+	session_reply_error(c, NULL, STRATUM_ERR_OTHER, why);
+	session_note_protocol_error(c);
 }
 
 static void dispatch(struct conn *c, const char *method, const json_t *id, const json_t *params)
 {
 	if (!strcmp(method, "mining.submit"))
-		handle_submit_json(c, id, params);
+		stratum_submit_json(c, id, params);
 	else if (!strcmp(method, "mining.subscribe"))
 		handle_subscribe(c, id, params);
 	else if (!strcmp(method, "mining.authorize"))
@@ -1042,13 +433,13 @@ static void dispatch(struct conn *c, const char *method, const json_t *id, const
 	else if (!strcmp(method, "mining.suggest_difficulty"))
 		handle_suggest_difficulty(c, id, params);
 	else if (!strcmp(method, "mining.extranonce.subscribe"))
-		reply_result(c, id, "true");
+		session_reply_result(c, id, "true");
 	else {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "Unknown method '%.64s'", method);
-		reply_error(c, id, ERR_OTHER, msg);
-		note_protocol_error(c);
+		session_reply_error(c, id, STRATUM_ERR_OTHER, msg);
+		session_note_protocol_error(c);
 	}
 }
 
@@ -1066,7 +457,7 @@ static bool try_fast_submit(struct conn *c, const char *line, size_t len)
 
 	if (!submit_parse_fast(line, len, &f))
 		return false;
-	handle_submit(c, f.idt, &f.params);
+	stratum_submit(c, f.idt, &f.params);
 	return true;
 }
 
@@ -1089,16 +480,16 @@ void stratum_handle_line(struct conn *c, const char *line, size_t len)
 	params = json_object_get(req, "params");
 	id = json_object_get(req, "id");
 	if (!json_is_string(method)) {
-		reply_error(c, id, ERR_OTHER, "Missing method");
-		note_protocol_error(c);
+		session_reply_error(c, id, STRATUM_ERR_OTHER, "Missing method");
+		session_note_protocol_error(c);
 		json_decref(req);
 		return;
 	}
 	if (!params || json_is_null(params))
 		params = NULL;
 	else if (!json_is_array(params)) {
-		reply_error(c, id, ERR_OTHER, "params must be an array");
-		note_protocol_error(c);
+		session_reply_error(c, id, STRATUM_ERR_OTHER, "params must be an array");
+		session_note_protocol_error(c);
 		json_decref(req);
 		return;
 	}
@@ -1119,11 +510,12 @@ void stratum_conn_tick(struct conn *c, double now)
 		apply_suggestion(c, c->pending_suggest, now);
 		return;
 	}
-	why.shares_per_min = window_shares_per_min(&c->vardiff, c->vardiff.shares ? 0 : 1, now);
+	why.shares_per_min = session_window_shares_per_min(&c->vardiff,
+							   c->vardiff.shares ? 0 : 1, now);
 	if (vardiff_on_tick(&c->vardiff, &stratum_settings()->vardiff, now, &fresh)) {
 		if (fresh > why.old_diff)
 			why.reason = "vardiff";
-		change_difficulty(c, &why, true);
+		session_change_difficulty(c, &why, true);
 	}
 }
 
@@ -1144,7 +536,7 @@ static void emit_miner_disconnected(const struct conn *c, const char *why)
 	double duration = now_monotonic() - c->connected_at;
 	json_t *data = json_object();
 
-	add_miner_fields(data, c);
+	session_add_miner_fields(data, c);
 	json_object_set_new(data, "reason", json_string(disconnect_class(why)));
 	json_object_set_new(data, "detail", json_string(why));
 	json_object_set_new(data, "session_duration_s", json_real(duration));

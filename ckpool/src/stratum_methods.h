@@ -5,10 +5,9 @@
  *
  * Handles one line from a miner: mining.subscribe, mining.authorize,
  * mining.configure (BIP310 version-rolling), mining.suggest_difficulty,
- * mining.extranonce.subscribe and mining.submit; answers with the result
- * or an error [code, "message", null]:
- *   20 other / malformed, 21 job not found or stale, 22 duplicate,
- *   23 low difficulty, 24 unauthorized, 25 not subscribed.
+ * mining.extranonce.subscribe and mining.submit (stratum_submit.h);
+ * answers with the result or an error [code, "message", null] (codes and
+ * text: stratum_reply.h).
  * Also sends work: mining.set_difficulty (when changed) and mining.notify.
  * Everything runs on the connection's own I/O thread.
  */
