@@ -8,7 +8,7 @@
 
 import { HEALTH_ENV_VARS } from "../functions/health/config.ts";
 import { PUBLISHER_ENV_VARS } from "../functions/publisher/config.ts";
-import { exists } from "./lib/fs.ts";
+import { exists } from "../lib/fs.ts";
 import { httpAnswers } from "./supervisor/readiness.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
 import type { StackConfig } from "./topology.ts";

@@ -16,7 +16,7 @@
  *   CKPOOL_BIN            the engine binary                           (<repo>/ckpool/ckpool)
  */
 
-import { decodeAddress, encodeSegwitAddress, NETWORKS } from "./bitcoin/address.ts";
+import { decodeAddress, encodeSegwitAddress, NETWORKS } from "../lib/bitcoin/address.ts";
 import type { EnvLookup } from "./topology_config.ts";
 
 /** The chains the stack runs on; signet means the private OP_TRUE signet below. */

@@ -8,7 +8,7 @@
 
 import { assert, assertEquals } from "../stratum/assert.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import {
   HonestMiners,
   MemoryWatch,

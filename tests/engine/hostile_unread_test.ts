@@ -9,8 +9,8 @@
 
 import { assert, assertEquals } from "../stratum/assert.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { regtestAddress } from "./miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { regtestAddress } from "../../lib/harness/stratum_miner.ts";
 import { HonestMiners, MemoryWatch, metric, printRtts, withHostileEngine } from "./hostile.ts";
 
 const READERS = 4;

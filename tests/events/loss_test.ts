@@ -9,11 +9,17 @@
  */
 
 import { assert, assertEquals } from "../stratum/assert.ts";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { type Engine, startEngine } from "../harness/engine.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { type Engine, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { connectMiner, mineShare, onNewTip, regtestAddress, submitShare } from "../engine/miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import {
+  connectMiner,
+  mineShare,
+  onNewTip,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 import {
   EventConsumer,
   health,

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { decodeAddress, NETWORKS } from "../../stack/bitcoin/address.ts";
+import { decodeAddress, NETWORKS } from "../../lib/bitcoin/address.ts";
 import {
   bitcoinCommand,
   type BitcoinImpl,

@@ -7,7 +7,7 @@ import {
   type BitcoinNodeOptions,
   RpcCallError,
   startBitcoinNode,
-} from "../harness/bitcoin_node.ts";
+} from "../../lib/harness/bitcoin_node.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import type { BlockSpec } from "./block_builder.ts";
 

@@ -13,7 +13,7 @@ import {
   TEST_ADDRESS,
   withNodes,
 } from "./helpers.ts";
-import type { BitcoinNode } from "../harness/bitcoin_node.ts";
+import type { BitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 
 function post(
   node: BitcoinNode,

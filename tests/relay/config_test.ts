@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals } from "../stratum/assert.ts";
-import { runEngineOnce, writeConfig } from "../harness/engine.ts";
+import { runEngineOnce, writeConfig } from "../../lib/harness/engine.ts";
 import { requires } from "../harness/permissions.ts";
 
 const TOKEN = "0123456789abcdef";

@@ -11,7 +11,7 @@ import {
   reversed,
   sha256d,
   toHex,
-} from "./hash.ts";
+} from "../../lib/stratum/hash.ts";
 
 /** Internal-order bytes of a hash written in display (RPC) hex. */
 const fromDisplay = (hex: string) => reversed(fromHex(hex));

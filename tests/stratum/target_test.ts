@@ -7,7 +7,7 @@ import {
   MAX_TARGET,
   targetFromBits,
   targetFromDifficulty,
-} from "./target.ts";
+} from "../../lib/stratum/target.ts";
 
 requires({
   name: "stratum target: difficulty 1 and powers of two are exact",
