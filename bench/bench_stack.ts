@@ -2,7 +2,7 @@
  * Starts what the Stratum benchmark measures: a regtest node with a harder
  * `-testbits` (so low-difficulty shares are not blocks) and the engine with
  * a fixed share difficulty (mindiff = startdiff = maxdiff, so vardiff never
- * moves it), on free loopback ports (tests/harness: startBitcoinNode, startEngine);
+ * moves it), on free loopback ports (lib/harness: startBitcoinNode, startEngine);
  * the engine's ckpool.log stays in a temporary directory.
  */
 

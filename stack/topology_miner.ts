@@ -6,7 +6,7 @@
  */
 
 import type { ServiceSpec } from "./supervisor/types.ts";
-import type { StackConfig } from "./topology.ts";
+import type { StackConfig } from "./topology_types.ts";
 import { engineServiceName, miningSettings } from "./topology_engine.ts";
 import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";

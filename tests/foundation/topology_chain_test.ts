@@ -12,7 +12,8 @@ import {
   type BitcoinLayout,
   chainArgs,
 } from "../../stack/supervisor/native/bitcoin.ts";
-import { buildTopology, type StackConfig } from "../../stack/topology.ts";
+import { buildTopology } from "../../stack/topology.ts";
+import type { StackConfig } from "../../stack/topology_types.ts";
 import { planPorts } from "../../stack/topology_ports.ts";
 import { REGIONS } from "../../stack/topology_regions.ts";
 import {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { requires } from "../harness/permissions.ts";
 import { freePort, waitFor } from "../../lib/ports.ts";
 import { spawnManaged } from "../../lib/process.ts";
-import type { StackConfig } from "../../stack/topology.ts";
+import type { StackConfig } from "../../stack/topology_types.ts";
 import {
   BRIDGE_PORT_OFFSETS,
   bridgePort,
