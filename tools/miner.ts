@@ -9,7 +9,7 @@
  */
 
 import { StratumClient } from "../lib/stratum/client.ts";
-import { difficultyFromBits } from "../lib/stratum/target.ts";
+import { difficulty } from "../lib/bitcoin/mod.ts";
 import { type MinerOptions, parseMinerArgs, USAGE } from "./miner_args.ts";
 import { MiningLoop, type MiningReport, type WorkOrder } from "./mining_loop.ts";
 
@@ -140,7 +140,7 @@ async function run(options: MinerOptions): Promise<number> {
       log("info", "job", {
         job_id: job.jobId,
         clean: job.cleanJobs,
-        network_difficulty: difficultyFromBits(job.bits),
+        network_difficulty: difficulty(job.bits),
       });
     }
     if (method === "mining.set_difficulty" && client.currentDifficulty !== lastDiff) {

@@ -4,7 +4,7 @@
  * slice boundary. Runs on the main thread (one thread) or in a worker.
  */
 
-import { fromHex } from "../lib/stratum/hash.ts";
+import { fromHex } from "../lib/bitcoin/mod.ts";
 import { mine, type MinedShare, parseNotify } from "../lib/stratum/job.ts";
 
 /** The job to work on and this thread's slice of extranonce2. */

@@ -4,12 +4,17 @@
  * miner from lib/stratum, and reading the coinbase of a mined block.
  */
 
-import { base58CheckEncode, encodeSegwitAddress, NETWORKS } from "../bitcoin/mod.ts";
+import {
+  base58CheckEncode,
+  encodeSegwitAddress,
+  fromHex,
+  NETWORKS,
+  toHex,
+} from "../bitcoin/mod.ts";
 import type { BitcoinNode } from "./bitcoin_node.ts";
 import type { Engine } from "./engine.ts";
 import { waitFor } from "../ports.ts";
 import { StratumClient } from "../stratum/client.ts";
-import { fromHex, toHex } from "../stratum/hash.ts";
 import { type Job, mine, type MinedShare } from "../stratum/job.ts";
 
 export type AddressKind = "p2wpkh" | "p2tr" | "p2pkh";

@@ -13,7 +13,7 @@ import { type Engine, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";
 import { StratumClient } from "../../lib/stratum/client.ts";
-import { toHex } from "../../lib/stratum/hash.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
 import {
   asciiHex,
   connectMiner,

@@ -18,7 +18,7 @@ import {
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { freePort, waitFor } from "../../lib/ports.ts";
 import { spawnManaged } from "../../lib/process.ts";
-import { toHex } from "../../lib/stratum/hash.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
 import {
   asciiHex,
   connectMiner,

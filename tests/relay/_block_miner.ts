@@ -12,7 +12,7 @@
  */
 
 import { HeaderHasher } from "../../lib/bitcoin/hash.ts";
-import { fromHex } from "../../lib/stratum/hash.ts";
+import { fromHex } from "../../lib/bitcoin/mod.ts";
 import { headerFor, type Job, mine, type MinedShare } from "../../lib/stratum/job.ts";
 import type { StratumClient } from "../../lib/stratum/client.ts";
 

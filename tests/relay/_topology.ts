@@ -21,7 +21,7 @@ import {
 } from "../../lib/harness/engine.ts";
 import { freePort, waitFor } from "../../lib/ports.ts";
 import type { StratumClient } from "../../lib/stratum/client.ts";
-import { toHex } from "../../lib/stratum/hash.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
 import { type Job, parseNotify } from "../../lib/stratum/job.ts";
 
 export interface Envelope {

@@ -11,7 +11,7 @@ import { assert, assertEquals } from "../stratum/assert.ts";
 import { scrapeMetrics } from "../../lib/harness/engine.ts";
 import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";
-import { toHex } from "../../lib/stratum/hash.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
 import type { Job } from "../../lib/stratum/job.ts";
 import {
   blockAt,

@@ -3,7 +3,7 @@ import { requires } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";
 import { StratumClient } from "../../lib/stratum/client.ts";
 import { FakePool } from "./fake_pool.ts";
-import { fromHex } from "../../lib/stratum/hash.ts";
+import { fromHex } from "../../lib/bitcoin/mod.ts";
 import { mine } from "../../lib/stratum/job.ts";
 
 /** A subscribed, authorized client on a fresh fake pool, with its first job. */

@@ -7,13 +7,13 @@
 import {
   fromHex,
   hashToBigInt,
-  prevhashToStratum,
   sha256d,
+  targetFromBits,
+  targetFromDifficulty,
   toHex,
-  u32Hex,
-} from "../../lib/stratum/hash.ts";
+} from "../../lib/bitcoin/mod.ts";
+import { prevhashToStratum, u32Hex } from "../../lib/stratum/hash.ts";
 import { headerFor, type Job, parseNotify } from "../../lib/stratum/job.ts";
-import { targetFromBits, targetFromDifficulty } from "../../lib/stratum/target.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -3,11 +3,12 @@ import { requires } from "../harness/permissions.ts";
 import {
   fromHex,
   hashToBigInt,
-  prevhashToStratum,
   sha256d,
+  targetFromBits,
+  targetFromDifficulty,
   toHex,
-  u32Hex,
-} from "../../lib/stratum/hash.ts";
+} from "../../lib/bitcoin/mod.ts";
+import { prevhashToStratum, u32Hex } from "../../lib/stratum/hash.ts";
 import {
   headerFor,
   mine,
@@ -15,7 +16,6 @@ import {
   rollVersion,
   spreadIntoMask,
 } from "../../lib/stratum/job.ts";
-import { targetFromBits, targetFromDifficulty } from "../../lib/stratum/target.ts";
 
 const PREV = fromHex("11".repeat(16) + "22".repeat(16));
 const notifyParams = (bits = "207fffff"): unknown[] => [

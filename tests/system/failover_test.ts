@@ -20,7 +20,7 @@ import assert from "node:assert/strict";
 import { waitFor } from "../../lib/ports.ts";
 import { mineShare, submitShare } from "../../lib/harness/stratum_miner.ts";
 import { StratumClient } from "../../lib/stratum/client.ts";
-import { toHex } from "../../lib/stratum/hash.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
 import type { Job } from "../../lib/stratum/job.ts";
 import { metric } from "../../lib/harness/metrics.ts";
 import { nodeRpc } from "./_rpc.ts";

@@ -23,7 +23,7 @@ import assert from "node:assert/strict";
 import { waitFor } from "../../lib/ports.ts";
 import { mineShare, submitShare } from "../../lib/harness/stratum_miner.ts";
 import { StratumClient } from "../../lib/stratum/client.ts";
-import { toHex } from "../../lib/stratum/hash.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
 import { type Job, parseNotify } from "../../lib/stratum/job.ts";
 import { matureOpTrueCoinbases, spendIntoMempool } from "./_mempool.ts";
 import { metric, propagationFloorMs } from "../../lib/harness/metrics.ts";
