@@ -15,7 +15,7 @@ import {
   targetFromDifficulty,
   toHex,
 } from "../bitcoin/mod.ts";
-import { foldMerkleBranch, parseU32Hex, prevhashFromStratum, u32Hex } from "./hash.ts";
+import { foldMerkleBranch, parseU32Hex, prevhashFromStratum, u32Hex } from "./encoding.ts";
 
 /** One `mining.notify`, fields decoded. */
 export interface Job {

@@ -11,7 +11,7 @@ import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_no
 import { type Engine, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { StratumClient } from "../../lib/stratum/client.ts";
-import { u32Hex } from "../../lib/stratum/hash.ts";
+import { u32Hex } from "../../lib/stratum/encoding.ts";
 import { targetFromDifficulty } from "../../lib/bitcoin/mod.ts";
 import type { Job } from "../../lib/stratum/job.ts";
 import {

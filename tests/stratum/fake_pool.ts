@@ -12,7 +12,7 @@ import {
   targetFromDifficulty,
   toHex,
 } from "../../lib/bitcoin/mod.ts";
-import { prevhashToStratum, u32Hex } from "../../lib/stratum/hash.ts";
+import { prevhashToStratum, u32Hex } from "../../lib/stratum/encoding.ts";
 import { headerFor, type Job, parseNotify } from "../../lib/stratum/job.ts";
 
 const encoder = new TextEncoder();

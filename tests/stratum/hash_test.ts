@@ -13,7 +13,7 @@ import {
   foldMerkleBranch,
   prevhashFromStratum,
   prevhashToStratum,
-} from "../../lib/stratum/hash.ts";
+} from "../../lib/stratum/encoding.ts";
 
 /** Internal-order bytes of a hash written in display (RPC) hex. */
 const fromDisplay = (hex: string) => reversed(fromHex(hex));

@@ -8,7 +8,7 @@ import {
   targetFromDifficulty,
   toHex,
 } from "../../lib/bitcoin/mod.ts";
-import { prevhashToStratum, u32Hex } from "../../lib/stratum/hash.ts";
+import { prevhashToStratum, u32Hex } from "../../lib/stratum/encoding.ts";
 import {
   headerFor,
   mine,
