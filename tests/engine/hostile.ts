@@ -13,7 +13,7 @@
  *   });
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import { type Engine, scrapeMetrics, startEngine } from "../../lib/harness/engine.ts";
 import type { StratumClient } from "../../lib/stratum/client.ts";

@@ -6,7 +6,7 @@
  * requests, and honest miners keep mining.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import type { Engine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";

@@ -7,7 +7,7 @@
  * drops, the log names them, and honest miners keep mining.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";
 import { regtestAddress } from "../../lib/harness/stratum_miner.ts";

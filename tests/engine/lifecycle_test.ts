@@ -5,7 +5,7 @@
  * two seconds with exit code 0.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import {
   baseConfig,

@@ -5,7 +5,7 @@
  * handshake and idle timeouts.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import { type Engine, scrapeMetrics, startEngine } from "../../lib/harness/engine.ts";
 import { waitFor } from "../../lib/ports.ts";

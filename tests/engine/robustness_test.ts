@@ -5,7 +5,7 @@
  * and the memory an idle authorized connection costs.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import { type Engine, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";

@@ -6,7 +6,7 @@
  * general path reads), and the two reply lines are compared exactly.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import { startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";

@@ -9,7 +9,7 @@
  * metrics, and recovery when the node answers again.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import { scrapeMetrics, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";

@@ -8,7 +8,7 @@
  * did; /health goes down without the node and back to ok with it.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import { type Engine, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";

@@ -22,7 +22,7 @@ import {
 } from "../../lib/bitcoin/mod.ts";
 import { GENESIS_HASH, genesisBlock } from "../../stack/regtest/params.ts";
 import { buildBlock, dummyTx, heightPush, hex, rawOf } from "./block_builder.ts";
-import { assert, assertEquals } from "./helpers.ts";
+import { assert, assertEquals } from "../assert.ts";
 
 Deno.test("regtest genesis block hashes to the published regtest genesis", () => {
   const g = genesisBlock();

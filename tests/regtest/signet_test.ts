@@ -7,16 +7,8 @@
  * has are marked so.
  */
 import { buildBlock, signetSolution, unhex } from "./block_builder.ts";
-import {
-  assert,
-  assertEquals,
-  assertRpcError,
-  getTemplate,
-  nextSpec,
-  nodeTest,
-  runNode,
-  withNodes,
-} from "./helpers.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { assertRpcError, getTemplate, nextSpec, nodeTest, runNode, withNodes } from "./helpers.ts";
 import type { BitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 
 const SIGNET_RULES = ["segwit", "signet"];

@@ -3,7 +3,7 @@
  * naming the key (exit 2), before any node is contacted.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { runEngineOnce, writeConfig } from "../../lib/harness/engine.ts";
 import { requires } from "../harness/permissions.ts";
 

@@ -5,7 +5,7 @@
  * The frames are built here from docs/relay-protocol.md.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { scrapeMetrics } from "../../lib/harness/engine.ts";
 import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";

@@ -7,7 +7,7 @@
  * the relay's region. Needs --unstable-net (event sockets).
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { scrapeMetrics } from "../../lib/harness/engine.ts";
 import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";

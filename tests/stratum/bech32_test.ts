@@ -1,4 +1,4 @@
-import { assertEquals } from "./assert.ts";
+import { assertEquals } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
 import { segwitV0Address } from "../../bench/bech32.ts";
 import { fromHex } from "../../lib/bitcoin/mod.ts";

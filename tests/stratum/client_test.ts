@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";
 import { StratumClient } from "../../lib/stratum/client.ts";

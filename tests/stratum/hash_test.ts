@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "./assert.ts";
+import { assertEquals, assertThrows } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
 import {
   coinbaseMerkleBranch,

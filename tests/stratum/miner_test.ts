@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";
 import { FakePool } from "./fake_pool.ts";
