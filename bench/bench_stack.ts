@@ -2,15 +2,15 @@
  * Starts what the Stratum benchmark measures: a regtest node with a harder
  * `-testbits` (so low-difficulty shares are not blocks) and the engine with
  * a fixed share difficulty (mindiff = startdiff = maxdiff, so vardiff never
- * moves it), on free loopback ports (tests/harness: startBitcoinNode, startEngine);
+ * moves it), on free loopback ports (lib/harness: startBitcoinNode, startEngine);
  * the engine's ckpool.log stays in a temporary directory.
  */
 
-import { waitFor } from "../stack/lib/ports.ts";
-import type { ManagedProcess } from "../stack/lib/process.ts";
-import { type BitcoinNode, startBitcoinNode } from "../tests/harness/bitcoin_node.ts";
-import { type Engine, startEngine } from "../tests/harness/engine.ts";
-import { StratumClient } from "../tests/stratum/client.ts";
+import { waitFor } from "../lib/ports.ts";
+import type { ManagedProcess } from "../lib/process.ts";
+import { type BitcoinNode, startBitcoinNode } from "../lib/harness/bitcoin_node.ts";
+import { type Engine, startEngine } from "../lib/harness/engine.ts";
+import { StratumClient } from "../lib/stratum/client.ts";
 import { segwitV0Address } from "./bech32.ts";
 
 export const ROOT = new URL("../", import.meta.url).pathname;

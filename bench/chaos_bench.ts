@@ -23,9 +23,9 @@ import {
 import { checkLoadgen, RegionMiners } from "./chaos/load.ts";
 import { waitGapsSettled, waitRecovered } from "./chaos/recovery.ts";
 import { jetStreamBacklog, startChaosStack } from "./chaos/stack.ts";
-import { waitFor } from "../stack/lib/ports.ts";
+import { waitFor } from "../lib/ports.ts";
 import { type FaultRow, formatRows } from "./chaos/table.ts";
-import { REGION_NAMES } from "../tests/system/_system.ts";
+import { REGION_NAMES } from "../lib/harness/system.ts";
 
 const USAGE = "usage: deno task bench:chaos [--rate N] [--conns N] [--partition S] [--settle S] " +
   "[--warmup S] [--recovery-timeout S] [--fresh S] [--only a,b] [--out file.json]";

@@ -12,9 +12,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { waitFor } from "../stack/lib/ports.ts";
-import { startBitcoinNode } from "../tests/harness/bitcoin_node.ts";
-import { startEngine } from "../tests/harness/engine.ts";
+import { waitFor } from "../lib/ports.ts";
+import { startBitcoinNode } from "../lib/harness/bitcoin_node.ts";
+import { startEngine } from "../lib/harness/engine.ts";
 import { REGTEST_ADDRESS, ROOT } from "./bench_stack.ts";
 
 const args = parseArgs({

@@ -14,9 +14,9 @@
  *   deno run --allow-all --unstable-net bench/pipeline_bench.ts
  */
 
-import { FakeEngine } from "../tests/functions/_engine.ts";
-import { metric } from "../tests/functions/_functions.ts";
-import { startPipeline } from "../tests/functions/_stack.ts";
+import { FakeEngine } from "../lib/harness/fake_engine.ts";
+import { metric } from "../lib/harness/functions.ts";
+import { startPipeline } from "../lib/harness/pipeline.ts";
 import { cpuSeconds } from "./pipeline_cpu.ts";
 import { buildSender, sendWithC, sendWithDeno } from "./pipeline_send.ts";
 

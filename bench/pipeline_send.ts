@@ -1,6 +1,6 @@
 /** The bench's synthetic engine: the C sender (bench/pipeline_sender.c) or the Deno FakeEngine. */
 
-import type { FakeEngine } from "../tests/functions/_engine.ts";
+import type { FakeEngine } from "../lib/harness/fake_engine.ts";
 
 /** Deno.cpuUsage (µs) exists at runtime in Deno 2.x but not in every version's types. */
 const cpuUsage = (): { user: number; system: number } =>

@@ -23,7 +23,7 @@
  * generator publish (jobs, miners' notify). Figures only; nothing asserts.
  */
 
-import { startBitcoinNode } from "../tests/harness/bitcoin_node.ts";
+import { startBitcoinNode } from "../lib/harness/bitcoin_node.ts";
 import {
   type Engine,
   passthroughOverrides,
@@ -31,9 +31,9 @@ import {
   relayToken,
   scrapeMetrics,
   startEngine,
-} from "../tests/harness/engine.ts";
-import { freePort, waitFor } from "../tests/harness/ports.ts";
-import { regtestAddress } from "../tests/engine/miner.ts";
+} from "../lib/harness/engine.ts";
+import { freePort, waitFor } from "../lib/ports.ts";
+import { regtestAddress } from "../lib/harness/stratum_miner.ts";
 
 function option(name: string): string | undefined {
   const at = Deno.args.indexOf(`--${name}`);

@@ -1,6 +1,6 @@
 /** The "where to connect" lines `deno task up` prints under its table. */
 
-import type { StackConfig } from "./topology.ts";
+import type { StackConfig } from "./topology_types.ts";
 import { miningSettings } from "./topology_engine.ts";
 import { portKey, portOf } from "./topology_ports.ts";
 

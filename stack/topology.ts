@@ -24,34 +24,15 @@ import {
   type BitcoinLayout,
   bitcoinReady,
 } from "./supervisor/native/bitcoin.ts";
-import { canEnter, type OsUser } from "./supervisor/run_as.ts";
+import { canEnter } from "./supervisor/run_as.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
 import { bridgePort, bridgeServiceName, bridgeServices } from "./topology_bridges.ts";
 import { engineService, engineServiceName, miningSettings } from "./topology_engine.ts";
 import { demoMinerRegions, minerService } from "./topology_miner.ts";
 import { collectorService, healthService, publisherService } from "./topology_pipeline.ts";
-import { portKey, portOf, type PortPlan } from "./topology_ports.ts";
+import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
-import type { MiningSettings } from "./topology_settings.ts";
-
-export interface StackConfig {
-  /** The repository checkout (for scripts such as stack/regtest/main.ts). */
-  repoRoot: string;
-  /** Every service's data lives in a subdirectory; logs in `<stackDir>/logs`. */
-  stackDir: string;
-  regions: readonly Region[];
-  ports: PortPlan;
-  rpcUser: string;
-  rpcPassword: string;
-  /** The regtest node implementation; null starts no nodes (and says so). */
-  bitcoin: BitcoinImpl | null;
-  /** OS user for PostgreSQL (`postgres` when root), null for ourselves. */
-  postgresOsUser: OsUser | null;
-  /** The database the collector writes. */
-  database: string;
-  /** Engines, relay link and demo miner; absent means DEFAULT_MINING. */
-  mining?: MiningSettings;
-}
+import { bitcoinServiceName, type StackConfig } from "./topology_types.ts";
 
 /** Where the supervisor writes `<service>.log`. */
 export function stackLogDir(config: StackConfig): string {
@@ -62,10 +43,6 @@ export interface Topology {
   services: ServiceSpec[];
   /** Things worth telling the operator (a skipped service, a moved data dir). */
   notes: string[];
-}
-
-export function bitcoinServiceName(region: Region): string {
-  return `bitcoind-${region.name}`;
 }
 
 function natsService(config: StackConfig): ServiceSpec {

@@ -18,7 +18,7 @@
 
 import { tcpOpen } from "./supervisor/readiness.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
-import type { StackConfig } from "./topology.ts";
+import type { StackConfig } from "./topology_types.ts";
 import { portKey, portOf, type PortPlan } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
 

@@ -13,12 +13,10 @@
 
 import { resolveBitcoinImpl } from "./supervisor/native/bitcoin.ts";
 import { postgresOsUser } from "./supervisor/run_as.ts";
-import type { StackConfig } from "./topology.ts";
+import type { StackConfig } from "./topology_types.ts";
 import { planPorts } from "./topology_ports.ts";
 import { parseRegions, REGIONS } from "./topology_regions.ts";
-import { resolveMiningSettings } from "./topology_settings.ts";
-
-export type EnvLookup = (name: string) => string | undefined;
+import { type EnvLookup, resolveMiningSettings } from "./topology_settings.ts";
 
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;

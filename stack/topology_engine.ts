@@ -8,7 +8,7 @@
 
 import { httpAnswers, tcpOpen } from "./supervisor/readiness.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
-import { bitcoinServiceName, type StackConfig } from "./topology.ts";
+import { bitcoinServiceName, type StackConfig } from "./topology_types.ts";
 import { bridgePort, bridgeServiceName } from "./topology_bridges.ts";
 import { publisherServiceName, publisherSocket } from "./topology_pipeline.ts";
 import { portKey, portOf } from "./topology_ports.ts";

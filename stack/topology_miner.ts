@@ -6,13 +6,13 @@
  */
 
 import type { ServiceSpec } from "./supervisor/types.ts";
-import type { StackConfig } from "./topology.ts";
+import type { StackConfig } from "./topology_types.ts";
 import { engineServiceName, miningSettings } from "./topology_engine.ts";
 import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
 
 const TOOLS = new URL("../tools", import.meta.url).pathname;
-const STRATUM_LIB = new URL("../tests/stratum", import.meta.url).pathname;
+const LIB = new URL("../lib", import.meta.url).pathname;
 
 export function minerServiceName(region: Region): string {
   return `miner-${region.name}`;
@@ -61,7 +61,7 @@ export function minerService(config: StackConfig, region: Region, logDir: string
           `--allow-net=127.0.0.1:${port}`,
           // The thread runs in a worker (its modules need reading), which keeps the
           // miner's socket and signal handling responsive.
-          `--allow-read=${TOOLS},${STRATUM_LIB}`,
+          `--allow-read=${TOOLS},${LIB}`,
           `${TOOLS}/miner.ts`,
           "--url",
           `stratum+tcp://127.0.0.1:${port}`,

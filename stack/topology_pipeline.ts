@@ -8,10 +8,10 @@
 
 import { HEALTH_ENV_VARS } from "../functions/health/config.ts";
 import { PUBLISHER_ENV_VARS } from "../functions/publisher/config.ts";
-import { exists } from "./lib/fs.ts";
+import { exists } from "../lib/fs.ts";
 import { httpAnswers } from "./supervisor/readiness.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
-import type { StackConfig } from "./topology.ts";
+import type { StackConfig } from "./topology_types.ts";
 import { bridgePort, bridgeServiceName } from "./topology_bridges.ts";
 import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";

@@ -14,7 +14,7 @@
  * upper-cased with `-`/`.` as `_`: `TBG_PORT_NATS`, `TBG_PORT_US_EAST_STRATUM`.
  */
 
-import { freePort } from "./lib/ports.ts";
+import { freePort } from "../lib/ports.ts";
 import type { Region } from "./topology_regions.ts";
 
 export const DEFAULT_PORT_BASE = 20000;

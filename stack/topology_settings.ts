@@ -16,8 +16,10 @@
  *   CKPOOL_BIN            the engine binary                           (<repo>/ckpool/ckpool)
  */
 
-import { decodeAddress, encodeSegwitAddress, NETWORKS } from "./bitcoin/address.ts";
-import type { EnvLookup } from "./topology_config.ts";
+import { decodeAddress, encodeSegwitAddress, NETWORKS } from "../lib/bitcoin/address.ts";
+
+/** How the stack reads its settings: `Deno.env.get` or a test's map. */
+export type EnvLookup = (name: string) => string | undefined;
 
 /** The chains the stack runs on; signet means the private OP_TRUE signet below. */
 export const CHAINS = ["regtest", "signet"] as const;

@@ -8,8 +8,8 @@
  * 1 when the pool goes away or refuses the worker.
  */
 
-import { StratumClient } from "../tests/stratum/client.ts";
-import { difficultyFromBits } from "../tests/stratum/target.ts";
+import { StratumClient } from "../lib/stratum/client.ts";
+import { difficulty } from "../lib/bitcoin/mod.ts";
 import { type MinerOptions, parseMinerArgs, USAGE } from "./miner_args.ts";
 import { MiningLoop, type MiningReport, type WorkOrder } from "./mining_loop.ts";
 
@@ -24,9 +24,9 @@ function extranonce2Start(index: number, size: number): bigint {
   return size === 0 ? 0n : BigInt(index) << BigInt(8 * size - 8);
 }
 
-/** True when this process may load miner_worker.ts and its imports (tools/, tests/stratum/). */
+/** True when this process may load miner_worker.ts and its imports (tools/, lib/). */
 function workersReadable(): boolean {
-  return ["./", "../tests/stratum/"].every((dir) =>
+  return ["./", "../lib/"].every((dir) =>
     Deno.permissions.querySync({ name: "read", path: new URL(dir, import.meta.url) }).state ===
       "granted"
   );
@@ -56,7 +56,7 @@ async function run(options: MinerOptions): Promise<number> {
   }
 
   // Threads are workers, whose modules Deno loads with read permission on
-  // tools/ and tests/stratum/; without it a single thread mines inline.
+  // tools/ and lib/; without it a single thread mines inline.
   const threads: { post: (order: WorkOrder) => void; stop: () => void }[] = [];
   let generation = 0;
   let accepted = 0;
@@ -140,7 +140,7 @@ async function run(options: MinerOptions): Promise<number> {
       log("info", "job", {
         job_id: job.jobId,
         clean: job.cleanJobs,
-        network_difficulty: difficultyFromBits(job.bits),
+        network_difficulty: difficulty(job.bits),
       });
     }
     if (method === "mining.set_difficulty" && client.currentDifficulty !== lastDiff) {

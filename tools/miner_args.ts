@@ -1,7 +1,7 @@
 /** Command-line options of the CPU miner (`deno task miner -- --help`). */
 
 import { parseArgs } from "node:util";
-import { StratumClient } from "../tests/stratum/client.ts";
+import { StratumClient } from "../lib/stratum/client.ts";
 
 export interface MinerOptions {
   hostname: string;

@@ -4,8 +4,8 @@
  * slice boundary. Runs on the main thread (one thread) or in a worker.
  */
 
-import { fromHex } from "../tests/stratum/hash.ts";
-import { mine, type MinedShare, parseNotify } from "../tests/stratum/job.ts";
+import { fromHex } from "../lib/bitcoin/mod.ts";
+import { mine, type MinedShare, parseNotify } from "../lib/stratum/job.ts";
 
 /** The job to work on and this thread's slice of extranonce2. */
 export interface WorkOrder {

@@ -6,7 +6,7 @@
  * when it is over (the kill sent, the restart done, the partition healed).
  */
 
-import { metric } from "../../tests/system/_metrics.ts";
+import { metric } from "../../lib/harness/metrics.ts";
 import type { ChaosStack } from "./stack.ts";
 
 export interface FaultContext {

@@ -1,6 +1,6 @@
 /**
  * The chaos bench's stack: the native three-region topology of `deno task up`,
- * started by the system suites' fixture (tests/system/_native.ts: free ports,
+ * started by the system suites' fixture (lib/harness/native_system.ts: free ports,
  * temp data dir, demo miners off), plus what the bench needs beyond that
  * fixture: each service's pid (to SIGKILL or SIGSTOP it) and the operator's
  * restart, both through the stack's control socket.
@@ -9,8 +9,8 @@
 import { control } from "../../stack/control/client.ts";
 import { controlSocketPath } from "../../stack/control/path.ts";
 import type { ServiceStatus } from "../../stack/supervisor/supervisor.ts";
-import { startNativeSystem } from "../../tests/system/_native.ts";
-import type { SystemStack } from "../../tests/system/_system.ts";
+import { startNativeSystem } from "../../lib/harness/native_system.ts";
+import type { SystemStack } from "../../lib/harness/system.ts";
 
 export interface ChaosStack {
   system: SystemStack;

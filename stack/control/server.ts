@@ -5,7 +5,7 @@
  * supervisor's own state; a failure comes back as a message, never a crash.
  */
 
-import { lastLines } from "../lib/process.ts";
+import { lastLines } from "../../lib/process.ts";
 import type { ServiceStatus, Supervisor } from "../supervisor/supervisor.ts";
 import {
   type ControlRequest,

@@ -3,7 +3,7 @@
  * `-name=value`, `-name` (boolean true), `-noname` (false), `--name` as
  * `-name`. Anything else is an error naming the flag.
  */
-import { parseBitsHex } from "../bitcoin/mod.ts";
+import { parseBitsHex } from "../../lib/bitcoin/mod.ts";
 import {
   type ChainName,
   DEFAULT_SIGNET_CHALLENGE,

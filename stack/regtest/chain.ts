@@ -15,7 +15,7 @@ import {
   parseBlock,
   serializeBlock,
   txid,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import type { ChainParams } from "./chainparams.ts";
 import { nextWorkRequired } from "./difficulty.ts";
 import { Mempool } from "./mempool.ts";

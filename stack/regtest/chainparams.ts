@@ -11,7 +11,7 @@ import {
   NETWORKS,
   sha256d,
   Writer,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import {
   buildGenesis,
   DEFAULT_P2P_PORT,

@@ -1,5 +1,5 @@
 /** What RPC handlers see of the running node. */
-import type { Block } from "../bitcoin/mod.ts";
+import type { Block } from "../../lib/bitcoin/mod.ts";
 import type { NodeConfig } from "./args.ts";
 import type { Chain } from "./chain.ts";
 import type { Mempool } from "./mempool.ts";

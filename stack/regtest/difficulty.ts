@@ -4,7 +4,7 @@
  * signet retargets every 2016 blocks from the time the previous period took,
  * clamped to a factor of 4 and never easier than the proof-of-work limit.
  */
-import { decodeBits, encodeBits } from "../bitcoin/mod.ts";
+import { decodeBits, encodeBits } from "../../lib/bitcoin/mod.ts";
 import type { ChainParams } from "./chainparams.ts";
 import { MAX_TIMEWARP } from "./params.ts";
 

@@ -22,7 +22,7 @@ import {
   txid,
   txSizes,
   wtxid,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import type { BlockIndex, Chain } from "./chain.ts";
 import { btc } from "./rpc_util.ts";
 

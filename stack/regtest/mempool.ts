@@ -16,7 +16,7 @@ import {
   txid,
   txSizes,
   wtxid,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 
 export interface MempoolEntry {
   tx: Tx;

@@ -3,7 +3,7 @@
  * header (midstate hasher), in slices that yield to the event loop so RPC
  * and peers stay responsive while mining at -testbits difficulty.
  */
-import { type Block, decodeBits, HeaderHasher, serializeHeader } from "../bitcoin/mod.ts";
+import { type Block, decodeBits, HeaderHasher, serializeHeader } from "../../lib/bitcoin/mod.ts";
 
 const SLICE = 50_000;
 

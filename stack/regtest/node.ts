@@ -2,7 +2,7 @@
  * Assembles a running node from its configuration: data directory, block
  * store, chain, mempool, peers and the RPC server, and shuts it down cleanly.
  */
-import { bitsToHex, type Block, serializeBlock, toHex } from "../bitcoin/mod.ts";
+import { bitsToHex, type Block, serializeBlock, toHex } from "../../lib/bitcoin/mod.ts";
 import type { NodeConfig } from "./args.ts";
 import { Chain } from "./chain.ts";
 import { type ChainParams, regtestParams, signetParams } from "./chainparams.ts";

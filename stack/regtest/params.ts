@@ -13,7 +13,7 @@ import {
   pushData,
   type Tx,
   txid,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 
 export const COIN = 100_000_000n;
 /** Regtest: 50 BTC halving every 150 blocks. */

@@ -7,7 +7,14 @@
  * connections are retried every 500 ms; inbound connections are used both
  * ways. See docs/regtest-node.md.
  */
-import { type Block, blockHash, fromHex, hashToHex, parseBlock, toHex } from "../bitcoin/mod.ts";
+import {
+  type Block,
+  blockHash,
+  fromHex,
+  hashToHex,
+  parseBlock,
+  toHex,
+} from "../../lib/bitcoin/mod.ts";
 import type { Chain } from "./chain.ts";
 import type { Logger } from "./log.ts";
 

@@ -6,7 +6,7 @@ import {
   serializeHeader,
   targetToHex,
   toHex,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import type { BlockIndex } from "./chain.ts";
 import type { NodeContext, RpcMethod } from "./context.ts";
 import { blockJson, headerJson } from "./json_format.ts";

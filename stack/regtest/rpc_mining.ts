@@ -14,7 +14,7 @@ import {
   hashToHex,
   parseBlockPrefix,
   targetToHex,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import type { NodeContext, RpcMethod } from "./context.ts";
 import { fillMempool } from "./mempool.ts";
 import { grind } from "./miner.ts";

@@ -9,7 +9,7 @@ import {
   toHex,
   type Tx,
   txid,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import type { RpcMethod } from "./context.ts";
 import { asString, isMissing, requireParam, RPC, RpcError } from "./rpc_util.ts";
 import { checkTransaction } from "./validate.ts";

@@ -12,7 +12,7 @@
  * a script interpreter would; it has no interpreter for other opcodes, so a
  * scriptSig with one is refused, never accepted unverified.
  */
-import { type Block, findWitnessCommitment, parseScript, Reader } from "../bitcoin/mod.ts";
+import { type Block, findWitnessCommitment, parseScript, Reader } from "../../lib/bitcoin/mod.ts";
 
 const SIGNET_HEADER = Uint8Array.of(0xec, 0xc7, 0xda, 0xa2);
 const OP_TRUE_CHALLENGE = Uint8Array.of(0x51);

@@ -17,7 +17,7 @@ import {
   witnessCommitment,
   witnessCommitmentScript,
   wtxid,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import type { Chain } from "./chain.ts";
 import { minimumTime } from "./difficulty.ts";
 import type { MempoolEntry } from "./mempool.ts";

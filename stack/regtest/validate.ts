@@ -23,7 +23,7 @@ import {
   type Tx,
   witnessCommitment,
   witnessMerkleRoot,
-} from "../bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import {
   MAX_BLOCK_SIGOPS_COST,
   MAX_BLOCK_WEIGHT,

@@ -7,7 +7,7 @@
  * a service stopped that way stays down, never restarted, until started again.
  */
 
-import { awaitReady, lastLines, type ManagedProcess, spawnManaged } from "../lib/process.ts";
+import { awaitReady, lastLines, type ManagedProcess, spawnManaged } from "../../lib/process.ts";
 import { startLevels } from "./order.ts";
 import { tcpOpen } from "./readiness.ts";
 import type { ServiceSpec } from "./types.ts";

@@ -14,7 +14,7 @@
 
 import assert from "node:assert/strict";
 import { requires } from "../harness/permissions.ts";
-import { decodeAddress, NETWORKS } from "../../stack/bitcoin/address.ts";
+import { decodeAddress, NETWORKS } from "../../lib/bitcoin/address.ts";
 import { REGIONS } from "../../stack/topology_regions.ts";
 import { demoMinerAddress, PRIVATE_SIGNET_CHALLENGE } from "../../stack/topology_settings.ts";
 import {

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { freePort, waitFor } from "../../stack/lib/ports.ts";
+import { freePort, waitFor } from "../../lib/ports.ts";
 import { requires } from "../harness/permissions.ts";
 import { loadCompose, readEnvFile, REPO } from "./_compose.ts";
 

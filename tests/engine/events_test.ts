@@ -6,12 +6,17 @@
  * --unstable-net (Deno.listenDatagram); ignored without it.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { startEngine } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { connectMiner, mineShare, regtestAddress, submitShare } from "./miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import {
+  connectMiner,
+  mineShare,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 
 interface Envelope {
   event: string;

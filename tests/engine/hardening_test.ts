@@ -7,14 +7,20 @@
  * signature, and blocks found on a just-replaced job left unsubmitted.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { type BitcoinNode, startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { type Engine, startEngine } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { type Engine, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { StratumClient } from "../stratum/client.ts";
-import { toHex } from "../stratum/hash.ts";
-import { asciiHex, connectMiner, mineShare, regtestAddress, submitShare } from "./miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { StratumClient } from "../../lib/stratum/client.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
+import {
+  asciiHex,
+  connectMiner,
+  mineShare,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 
 /** Blocks are rare at these bits, so accepted shares do not change the tip. */
 const HARD_BITS = "1e00ffff";

@@ -13,12 +13,17 @@
  *   });
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { type BitcoinNode, startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { type Engine, scrapeMetrics, startEngine } from "../harness/engine.ts";
-import type { StratumClient } from "../stratum/client.ts";
-import { type Job, parseNotify } from "../stratum/job.ts";
-import { connectMiner, mineShare, regtestAddress, submitShare } from "./miner.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { type Engine, scrapeMetrics, startEngine } from "../../lib/harness/engine.ts";
+import type { StratumClient } from "../../lib/stratum/client.ts";
+import { type Job, parseNotify } from "../../lib/stratum/job.ts";
+import {
+  connectMiner,
+  mineShare,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 
 /** Blocks are rare at these bits, so accepted shares do not change the tip. */
 export const HARD_BITS = "1e00ffff";

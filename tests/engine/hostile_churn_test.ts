@@ -6,9 +6,9 @@
  * bounded, and honest miners keep mining throughout.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import {
   HonestMiners,
   MemoryWatch,

@@ -6,10 +6,10 @@
  * requests, and honest miners keep mining.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import type { Engine } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import type { Engine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { HonestMiners, MemoryWatch, pause, printRtts, withHostileEngine } from "./hostile.ts";
 
 const encoder = new TextEncoder();

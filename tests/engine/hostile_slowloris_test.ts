@@ -5,10 +5,10 @@
  * activity. Honest miners keep getting shares accepted throughout.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { connectMiner, regtestAddress } from "./miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { connectMiner, regtestAddress } from "../../lib/harness/stratum_miner.ts";
 import {
   HonestMiners,
   MemoryWatch,

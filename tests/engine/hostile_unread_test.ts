@@ -7,10 +7,10 @@
  * drops, the log names them, and honest miners keep mining.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { regtestAddress } from "./miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { regtestAddress } from "../../lib/harness/stratum_miner.ts";
 import { HonestMiners, MemoryWatch, metric, printRtts, withHostileEngine } from "./hostile.ts";
 
 const READERS = 4;

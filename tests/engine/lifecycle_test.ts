@@ -5,8 +5,8 @@
  * two seconds with exit code 0.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import {
   baseConfig,
   engineBinary,
@@ -14,12 +14,18 @@ import {
   startEngine,
   waitForLog,
   writeConfig,
-} from "../harness/engine.ts";
+} from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { freePort, waitFor } from "../harness/ports.ts";
-import { spawnManaged } from "../harness/process.ts";
-import { toHex } from "../stratum/hash.ts";
-import { asciiHex, connectMiner, mineShare, regtestAddress, submitShare } from "./miner.ts";
+import { freePort, waitFor } from "../../lib/ports.ts";
+import { spawnManaged } from "../../lib/process.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
+import {
+  asciiHex,
+  connectMiner,
+  mineShare,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 
 const FAKE_NODE = { rpcHost: "127.0.0.1", rpcPort: 1, user: "u", pass: "p" };
 

@@ -6,9 +6,9 @@
  * (P2TR) and a legacy address, and with BIP 310 version rolling.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { startEngine } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import {
   type AddressKind,
@@ -20,7 +20,7 @@ import {
   regtestAddress,
   sats,
   submitShare,
-} from "./miner.ts";
+} from "../../lib/harness/stratum_miner.ts";
 
 /** Above regtest's network difficulty (4.66e-10): every share found is a block. */
 const BLOCK_DIFFICULTY = 1e-9;

@@ -5,13 +5,18 @@
  * handshake and idle timeouts.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { type BitcoinNode, startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { type Engine, scrapeMetrics, startEngine } from "../harness/engine.ts";
-import { waitFor } from "../harness/ports.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { type Engine, scrapeMetrics, startEngine } from "../../lib/harness/engine.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { StratumClient } from "../stratum/client.ts";
-import { connectMiner, mineShare, regtestAddress, submitShare } from "./miner.ts";
+import { StratumClient } from "../../lib/stratum/client.ts";
+import {
+  connectMiner,
+  mineShare,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 
 async function withEngine(
   overrides: Record<string, unknown>,

@@ -6,15 +6,21 @@
  * parameters. The node's -testbits makes blocks rare, so shares are shares.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { type BitcoinNode, startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { type Engine, startEngine } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { type Engine, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { StratumClient } from "../stratum/client.ts";
-import { u32Hex } from "../stratum/hash.ts";
-import { targetFromDifficulty } from "../stratum/target.ts";
-import type { Job } from "../stratum/job.ts";
-import { connectMiner, mineShare, onNewTip, regtestAddress, submitShare } from "./miner.ts";
+import { StratumClient } from "../../lib/stratum/client.ts";
+import { u32Hex } from "../../lib/stratum/encoding.ts";
+import { targetFromDifficulty } from "../../lib/bitcoin/mod.ts";
+import type { Job } from "../../lib/stratum/job.ts";
+import {
+  connectMiner,
+  mineShare,
+  onNewTip,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 
 /** Network target 0xffff << 224: one hash in 2^16 is a block (one share in 16). */
 const HARD_BITS = "1f00ffff";

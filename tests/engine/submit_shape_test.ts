@@ -6,14 +6,14 @@
  * general path reads), and the two reply lines are compared exactly.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { startEngine } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { StratumClient } from "../stratum/client.ts";
-import type { MinedShare } from "../stratum/job.ts";
-import { connectMiner, mineShare, regtestAddress } from "./miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { StratumClient } from "../../lib/stratum/client.ts";
+import type { MinedShare } from "../../lib/stratum/job.ts";
+import { connectMiner, mineShare, regtestAddress } from "../../lib/harness/stratum_miner.ts";
 
 /** Blocks are rare at these bits, so accepted shares do not change the tip. */
 const HARD_BITS = "1e00ffff";

@@ -9,11 +9,11 @@
  * metrics, and recovery when the node answers again.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { scrapeMetrics, startEngine } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { scrapeMetrics, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { freePort, waitFor } from "../harness/ports.ts";
+import { freePort, waitFor } from "../../lib/ports.ts";
 
 // The engine's error text: the call, then the node's code and message.
 const SIGNET_RULE_ERROR =

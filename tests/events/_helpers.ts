@@ -7,10 +7,10 @@
  * The consumer needs --unstable-net (Deno.listenDatagram, "unixpacket").
  */
 
-import type { Engine } from "../harness/engine.ts";
-import type { StratumClient } from "../stratum/client.ts";
-import type { Job, MinedShare } from "../stratum/job.ts";
-import { mineShare } from "../engine/miner.ts";
+import type { Engine } from "../../lib/harness/engine.ts";
+import type { StratumClient } from "../../lib/stratum/client.ts";
+import type { Job, MinedShare } from "../../lib/stratum/job.ts";
+import { mineShare } from "../../lib/harness/stratum_miner.ts";
 
 export interface Envelope {
   event_id: string;

@@ -7,12 +7,18 @@
  * all-time best difficulties survive the restart.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { startEngine } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { connectMiner, mineShare, onNewTip, regtestAddress, submitShare } from "../engine/miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import {
+  connectMiner,
+  mineShare,
+  onNewTip,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 import { type Envelope, EventConsumer, mineNonBlock } from "./_helpers.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;

@@ -16,7 +16,7 @@ import { serveControl } from "../../stack/control/server.ts";
 import { Supervisor } from "../../stack/supervisor/supervisor.ts";
 import { formatTable, formatUptime } from "../../stack/supervisor/table.ts";
 import type { ServiceSpec } from "../../stack/supervisor/types.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { requires } from "../harness/permissions.ts";
 
 const FAST_RESTART = { firstDelayMs: 10, maxDelayMs: 50, maxRestarts: 5, windowMs: 60_000 };

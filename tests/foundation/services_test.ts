@@ -7,10 +7,10 @@
 
 import assert from "node:assert/strict";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { startNats } from "../harness/nats.ts";
-import { startRedis } from "../harness/redis.ts";
-import { startPostgres } from "../harness/postgres.ts";
-import { exists } from "../../stack/lib/fs.ts";
+import { startNats } from "../../lib/harness/nats.ts";
+import { startRedis } from "../../lib/harness/redis.ts";
+import { startPostgres } from "../../lib/harness/postgres.ts";
+import { exists } from "../../lib/fs.ts";
 import { tcpOpen } from "../../stack/supervisor/readiness.ts";
 
 /** After stop(): the process is gone and nothing listens on its port. */

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Supervisor } from "../../stack/supervisor/supervisor.ts";
 import type { ServiceSpec } from "../../stack/supervisor/types.ts";
 import { requires } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 
 const FAST_RESTART = { firstDelayMs: 10, maxDelayMs: 50, maxRestarts: 2, windowMs: 60_000 };
 

@@ -5,14 +5,15 @@
  */
 
 import assert from "node:assert/strict";
-import { decodeAddress, NETWORKS } from "../../stack/bitcoin/address.ts";
+import { decodeAddress, NETWORKS } from "../../lib/bitcoin/address.ts";
 import {
   bitcoinCommand,
   type BitcoinImpl,
   type BitcoinLayout,
   chainArgs,
 } from "../../stack/supervisor/native/bitcoin.ts";
-import { buildTopology, type StackConfig } from "../../stack/topology.ts";
+import { buildTopology } from "../../stack/topology.ts";
+import type { StackConfig } from "../../stack/topology_types.ts";
 import { planPorts } from "../../stack/topology_ports.ts";
 import { REGIONS } from "../../stack/topology_regions.ts";
 import {

@@ -1,7 +1,7 @@
 /** Relay link timings of the stack come from its config (env), with defaults, in one place. */
 
 import assert from "node:assert/strict";
-import type { StackConfig } from "../../stack/topology.ts";
+import type { StackConfig } from "../../stack/topology_types.ts";
 import { engineConfig } from "../../stack/topology_engine.ts";
 import { planPorts } from "../../stack/topology_ports.ts";
 import { REGIONS } from "../../stack/topology_regions.ts";

@@ -6,7 +6,7 @@ import { parseRegions, REGIONS } from "../../stack/topology_regions.ts";
 import { startLevels } from "../../stack/supervisor/order.ts";
 import type { ServiceSpec } from "../../stack/supervisor/types.ts";
 import { requires } from "../harness/permissions.ts";
-import type { StackConfig } from "../../stack/topology.ts";
+import type { StackConfig } from "../../stack/topology_types.ts";
 import { bridgePort, bridgeRoutes } from "../../stack/topology_bridges.ts";
 import { demoMinerRegions } from "../../stack/topology_miner.ts";
 import { engineConfig } from "../../stack/topology_engine.ts";

@@ -9,9 +9,9 @@
  */
 
 import assert from "node:assert/strict";
-import { engineBinary } from "../harness/engine.ts";
+import { engineBinary } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { redisPong } from "../../stack/supervisor/readiness.ts";
 import type { ServiceStatus } from "../../stack/supervisor/supervisor.ts";
 

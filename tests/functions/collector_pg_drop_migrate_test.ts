@@ -9,8 +9,8 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import postgres from "postgres";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { startPostgres } from "../harness/postgres.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { startPostgres } from "../../lib/harness/postgres.ts";
+import { waitFor } from "../../lib/ports.ts";
 import {
   allMigrations,
   isErrorOnLiveConnection,

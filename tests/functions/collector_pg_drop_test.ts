@@ -11,13 +11,18 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { connectNats } from "../../functions/lib/nats_connect.ts";
 import { CONSUMER_NAME, STREAM_NAME } from "../../functions/lib/stream.ts";
 import { MIGRATION_LOCK_KEY } from "../../functions/collector/migrate.ts";
-import { FakeEngine } from "./_engine.ts";
-import { metric } from "./_functions.ts";
-import { type PipelineStack, sourceRow, startPipeline, waitForAll } from "./_stack.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
+import { metric } from "../../lib/harness/functions.ts";
+import {
+  type PipelineStack,
+  sourceRow,
+  startPipeline,
+  waitForAll,
+} from "../../lib/harness/pipeline.ts";
 
 interface Backend {
   pid: number;

@@ -7,13 +7,13 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import postgres from "postgres";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { startPostgres } from "../harness/postgres.ts";
+import { startPostgres } from "../../lib/harness/postgres.ts";
 import { allMigrations, migrate } from "../../functions/collector/migrate.ts";
 import { writeEvents } from "../../functions/collector/pg_sink.ts";
 import { CollectorPipeline, type Item } from "../../functions/collector/pipeline.ts";
 import { isPermanentPgError } from "../../functions/collector/collector.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { FakeEngine } from "./_engine.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
 
 requires({
   name: "collector: a batch with unstorable events commits the rest and terminates only those",

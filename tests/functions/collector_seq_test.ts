@@ -4,12 +4,12 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import postgres from "postgres";
 import { Redis } from "ioredis";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { startPostgres } from "../harness/postgres.ts";
-import { startRedis } from "../harness/redis.ts";
+import { startPostgres } from "../../lib/harness/postgres.ts";
+import { startRedis } from "../../lib/harness/redis.ts";
 import { allMigrations, migrate } from "../../functions/collector/migrate.ts";
 import { writeEvents } from "../../functions/collector/pg_sink.ts";
 import { RedisSink } from "../../functions/collector/redis_sink.ts";
-import { FakeEngine } from "./_engine.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
 
 requires({
   name:

@@ -7,8 +7,8 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import postgres from "postgres";
 import { Redis } from "ioredis";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { startPostgres } from "../harness/postgres.ts";
-import { startRedis } from "../harness/redis.ts";
+import { startPostgres } from "../../lib/harness/postgres.ts";
+import { startRedis } from "../../lib/harness/redis.ts";
 import { allMigrations, migrate } from "../../functions/collector/migrate.ts";
 import { writeEvents } from "../../functions/collector/pg_sink.ts";
 import { RedisSink } from "../../functions/collector/redis_sink.ts";
@@ -18,9 +18,9 @@ import {
   redisOptions,
   withTimeout,
 } from "../../functions/collector/collector.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { startFreezeProxy } from "./_freeze_proxy.ts";
-import { FakeEngine } from "./_engine.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
 
 requires({
   name: "collector: writes to a frozen PostgreSQL or Redis connection fail instead of hanging",

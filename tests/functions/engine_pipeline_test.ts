@@ -8,13 +8,23 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { type Engine, startEngine } from "../harness/engine.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { type Engine, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { connectMiner, mineShare, regtestAddress, submitShare } from "../engine/miner.ts";
-import { metric } from "./_functions.ts";
-import { type PipelineStack, sourceRow, startPipeline, storeCounts } from "./_stack.ts";
+import { waitFor } from "../../lib/ports.ts";
+import {
+  connectMiner,
+  mineShare,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
+import { metric } from "../../lib/harness/functions.ts";
+import {
+  type PipelineStack,
+  sourceRow,
+  startPipeline,
+  storeCounts,
+} from "../../lib/harness/pipeline.ts";
 
 const REGION = "us-east";
 const POOL_INSTANCE = "ckpool-e2e-us";

@@ -6,8 +6,8 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { requires } from "../harness/permissions.ts";
-import { freePort, waitFor } from "../../stack/lib/ports.ts";
-import { spawnHealth, waitHealthy } from "./_functions.ts";
+import { freePort, waitFor } from "../../lib/ports.ts";
+import { spawnHealth, waitHealthy } from "../../lib/harness/functions.ts";
 
 const POLL_SECONDS = 0.2;
 

@@ -4,8 +4,8 @@ import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
 import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { freePort } from "../../stack/lib/ports.ts";
-import { startNats } from "../harness/nats.ts";
+import { freePort } from "../../lib/ports.ts";
+import { startNats } from "../../lib/harness/nats.ts";
 import { initNats } from "../../nats/init.ts";
 import {
   STREAM_DUPLICATE_WINDOW_NS,

@@ -2,11 +2,11 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { FakeEngine } from "./_engine.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
 import type { Envelope } from "../../functions/lib/envelope.ts";
-import { metric } from "./_functions.ts";
-import { sourceRow, startPipeline, storeCounts, waitForAll } from "./_stack.ts";
+import { metric } from "../../lib/harness/functions.ts";
+import { sourceRow, startPipeline, storeCounts, waitForAll } from "../../lib/harness/pipeline.ts";
 
 requires({
   name: "pipeline: events land once in postgres and redis, fields and region intact",

@@ -8,10 +8,15 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { FakeEngine } from "./_engine.ts";
-import { metric } from "./_functions.ts";
-import { type PipelineStack, sourceRow, startPipeline, waitForAll } from "./_stack.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
+import { metric } from "../../lib/harness/functions.ts";
+import {
+  type PipelineStack,
+  sourceRow,
+  startPipeline,
+  waitForAll,
+} from "../../lib/harness/pipeline.ts";
 
 /** How long NATS stays down (the issue asks for 30 s). */
 export const NATS_OUTAGE_MS = 30_000;

@@ -17,7 +17,7 @@ import {
   timescalePreloadArgs,
 } from "../../stack/supervisor/native/postgres.ts";
 import { chownTree, postgresOsUser } from "../../stack/supervisor/run_as.ts";
-import { freePort } from "../../stack/lib/ports.ts";
+import { freePort } from "../../lib/ports.ts";
 
 async function libDirWith(files: string[]): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "tbg-pglib-" });

@@ -2,10 +2,10 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { FakeEngine } from "./_engine.ts";
-import { metric } from "./_functions.ts";
-import { startPipeline, waitForAll } from "./_stack.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
+import { metric } from "../../lib/harness/functions.ts";
+import { startPipeline, waitForAll } from "../../lib/harness/pipeline.ts";
 
 requires({
   name: "publisher: malformed datagrams go to the dead-letter file, counted; valid ones flow",

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Spool, type SpoolEntry } from "../../functions/publisher/spool.ts";
 import { Forwarder, type ForwarderLink } from "../../functions/publisher/forwarder.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { requires } from "../harness/permissions.ts";
 
 const enc = new TextEncoder();

@@ -7,7 +7,7 @@
  * with a name that says which flag would enable it.
  */
 
-import { bitcoinNodeKind } from "./bitcoin_node.ts";
+import { bitcoinNodeKind } from "../../lib/harness/bitcoin_node.ts";
 
 export type PermissionName = "net" | "run" | "read" | "write" | "env" | "sys" | "ffi";
 

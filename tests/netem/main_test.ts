@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { requires } from "../harness/permissions.ts";
-import { freePort, waitForPort } from "../../stack/lib/ports.ts";
+import { freePort, waitForPort } from "../../lib/ports.ts";
 import { connect, echo, readExactly, serve, writeAll } from "./_helpers.ts";
 
 const MAIN = new URL("../../netem/main.ts", import.meta.url).pathname;

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { requires } from "../harness/permissions.ts";
 import {
   bridgeTo,

@@ -6,9 +6,9 @@
 
 import assert from "node:assert/strict";
 import { requires } from "../harness/permissions.ts";
-import { freePort, waitFor } from "../../stack/lib/ports.ts";
-import { spawnManaged } from "../../stack/lib/process.ts";
-import type { StackConfig } from "../../stack/topology.ts";
+import { freePort, waitFor } from "../../lib/ports.ts";
+import { spawnManaged } from "../../lib/process.ts";
+import type { StackConfig } from "../../stack/topology_types.ts";
 import {
   BRIDGE_PORT_OFFSETS,
   bridgePort,

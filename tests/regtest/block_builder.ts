@@ -1,14 +1,14 @@
 /**
  * An independent block builder for the regtest tests, written from BIP 34 /
  * 141 / 144 and the block format with node:crypto only. It deliberately
- * shares no code with stack/bitcoin, so a bug there cannot cancel out here:
- * stack/bitcoin's midstate hasher only pre-filters nonces when grinding proof
+ * shares no code with lib/bitcoin, so a bug there cannot cancel out here:
+ * lib/bitcoin's midstate hasher only pre-filters nonces when grinding proof
  * of work (signet needs ~5 million headers per block), and every candidate is
  * checked here with node:crypto before it is used.
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { HeaderHasher } from "../../stack/bitcoin/hash.ts";
+import { HeaderHasher } from "../../lib/bitcoin/hash.ts";
 
 export const hex = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex");

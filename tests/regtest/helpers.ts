@@ -1,5 +1,4 @@
 /** Shared pieces of the regtest node tests: registration, node lifetime, templates. */
-import assert from "node:assert/strict";
 import {
   type BitcoinNode,
   type BitcoinNodeKind,
@@ -7,13 +6,10 @@ import {
   type BitcoinNodeOptions,
   RpcCallError,
   startBitcoinNode,
-} from "../harness/bitcoin_node.ts";
+} from "../../lib/harness/bitcoin_node.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import type { BlockSpec } from "./block_builder.ts";
-
-export { assert };
-export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => void =
-  assert.deepStrictEqual;
+import { assertEquals } from "../assert.ts";
 
 /**
  * Registers a node test. `only` restricts it to one implementation (e.g. a

@@ -2,10 +2,11 @@
  * Several nodes sharing one chain through -addnode: relay both ways, a late
  * starter catching up, relay delay, and survivors carrying on after a peer stops.
  */
-import { waitFor } from "../../stack/lib/ports.ts";
-import { type BitcoinNode, startBitcoinNode } from "../harness/bitcoin_node.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { type BitcoinNode, startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import { buildBlock } from "./block_builder.ts";
-import { assert, assertEquals, nextSpec, nodeTest, TEST_ADDRESS, withNodes } from "./helpers.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { nextSpec, nodeTest, TEST_ADDRESS, withNodes } from "./helpers.ts";
 
 const addr = (n: BitcoinNode): string => `127.0.0.1:${n.p2pPort}`;
 

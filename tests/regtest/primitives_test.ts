@@ -1,4 +1,4 @@
-/** Unit tests of stack/bitcoin against published vectors and the independent test builder. */
+/** Unit tests of lib/bitcoin against published vectors and the independent test builder. */
 import {
   bech32Decode,
   blockHashHex,
@@ -19,10 +19,10 @@ import {
   sha256d,
   toHex,
   txidHex,
-} from "../../stack/bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import { GENESIS_HASH, genesisBlock } from "../../stack/regtest/params.ts";
 import { buildBlock, dummyTx, heightPush, hex, rawOf } from "./block_builder.ts";
-import { assert, assertEquals } from "./helpers.ts";
+import { assert, assertEquals } from "../assert.ts";
 
 Deno.test("regtest genesis block hashes to the published regtest genesis", () => {
   const g = genesisBlock();

@@ -3,17 +3,9 @@
  * validateaddress, and the node's command line.
  */
 import { buildBlock } from "./block_builder.ts";
-import {
-  assert,
-  assertEquals,
-  assertRpcError,
-  nextSpec,
-  nodeTest,
-  runNode,
-  TEST_ADDRESS,
-  withNodes,
-} from "./helpers.ts";
-import type { BitcoinNode } from "../harness/bitcoin_node.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { assertRpcError, nextSpec, nodeTest, runNode, TEST_ADDRESS, withNodes } from "./helpers.ts";
+import type { BitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 
 function post(
   node: BitcoinNode,

@@ -7,17 +7,9 @@
  * has are marked so.
  */
 import { buildBlock, signetSolution, unhex } from "./block_builder.ts";
-import {
-  assert,
-  assertEquals,
-  assertRpcError,
-  getTemplate,
-  nextSpec,
-  nodeTest,
-  runNode,
-  withNodes,
-} from "./helpers.ts";
-import type { BitcoinNode } from "../harness/bitcoin_node.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { assertRpcError, getTemplate, nextSpec, nodeTest, runNode, withNodes } from "./helpers.ts";
+import type { BitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 
 const SIGNET_RULES = ["segwit", "signet"];
 const SIGNET_GENESIS = "00000008819873e925422c1ff0f99f7cc9bbb232af63a077a480a3633bee1ef6";

@@ -4,7 +4,8 @@
  * exact reject string. Runs against bitcoind too when one is installed.
  */
 import { buildBlock, dsha, dummyTx, hex, rawOf } from "./block_builder.ts";
-import { assert, assertEquals, assertRpcError, nextSpec, nodeTest, withNodes } from "./helpers.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { assertRpcError, nextSpec, nodeTest, withNodes } from "./helpers.ts";
 
 nodeTest("submitblock accepts a hand-built block and rejects each broken variant", async (t) => {
   await withNodes([{}], async (node) => {

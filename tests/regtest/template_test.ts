@@ -4,9 +4,8 @@
  * commitment), and -testbits.
  */
 import { buildBlock, dsha, flip, hex, join, merkle, templateTxs, unhex } from "./block_builder.ts";
+import { assert, assertEquals } from "../assert.ts";
 import {
-  assert,
-  assertEquals,
   assertRpcError,
   getTemplate,
   nextSpec,

@@ -1,20 +1,20 @@
 /**
  * Finds a block for a Stratum job fast enough for tests on signet, whose
  * minimum difficulty (~0.0011) needs about 4.8 million headers per block:
- * too many for the one-hash-per-call miner in tests/stratum (~35 kH/s).
+ * too many for the one-hash-per-call miner in lib/stratum (~35 kH/s).
  *
- * The project's midstate hasher (stack/bitcoin HeaderHasher: the header's
+ * The project's midstate hasher (lib/bitcoin HeaderHasher: the header's
  * first 64 bytes compressed once, two compressions per nonce) into a reused
  * buffer. This is a prefilter: a nonce whose hash
- * looks like a block is handed to tests/stratum's `mine`, which builds and
+ * looks like a block is handed to lib/stratum's `mine`, which builds and
  * checks the share itself, so a bug here can cost time but never yield a
  * wrong share.
  */
 
-import { HeaderHasher } from "../../stack/bitcoin/hash.ts";
-import { fromHex } from "../stratum/hash.ts";
-import { headerFor, type Job, mine, type MinedShare } from "../stratum/job.ts";
-import type { StratumClient } from "../stratum/client.ts";
+import { HeaderHasher } from "../../lib/bitcoin/hash.ts";
+import { fromHex } from "../../lib/bitcoin/mod.ts";
+import { headerFor, type Job, mine, type MinedShare } from "../../lib/stratum/job.ts";
+import type { StratumClient } from "../../lib/stratum/client.ts";
 
 /** The most significant 32 bits of a target given as compact bits (hash <= target). */
 function targetTopWord(bits: number): number {

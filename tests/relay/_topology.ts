@@ -10,7 +10,7 @@ import {
   type BitcoinNode,
   type BitcoinNodeOptions,
   startBitcoinNode,
-} from "../harness/bitcoin_node.ts";
+} from "../../lib/harness/bitcoin_node.ts";
 import {
   type Engine,
   passthroughOverrides,
@@ -18,11 +18,11 @@ import {
   relayToken,
   scrapeMetrics,
   startEngine,
-} from "../harness/engine.ts";
-import { freePort, waitFor } from "../harness/ports.ts";
-import type { StratumClient } from "../stratum/client.ts";
-import { toHex } from "../stratum/hash.ts";
-import { type Job, parseNotify } from "../stratum/job.ts";
+} from "../../lib/harness/engine.ts";
+import { freePort, waitFor } from "../../lib/ports.ts";
+import type { StratumClient } from "../../lib/stratum/client.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
+import { type Job, parseNotify } from "../../lib/stratum/job.ts";
 
 export interface Envelope {
   event: string;

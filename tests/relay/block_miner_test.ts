@@ -6,9 +6,8 @@
 
 import assert from "node:assert/strict";
 import { mineBlock } from "./_block_miner.ts";
-import { fromHex, sha256d } from "../stratum/hash.ts";
-import { headerFor, type Job } from "../stratum/job.ts";
-import { targetFromBits } from "../stratum/target.ts";
+import { fromHex, sha256d, targetFromBits } from "../../lib/bitcoin/mod.ts";
+import { headerFor, type Job } from "../../lib/stratum/job.ts";
 
 const SIGNET_BITS = 0x1e0377ae;
 

@@ -3,8 +3,8 @@
  * naming the key (exit 2), before any node is contacted.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { runEngineOnce, writeConfig } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { runEngineOnce, writeConfig } from "../../lib/harness/engine.ts";
 import { requires } from "../harness/permissions.ts";
 
 const TOKEN = "0123456789abcdef";

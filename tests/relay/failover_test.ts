@@ -7,12 +7,17 @@
  * Needs --unstable-net (event sockets).
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { scrapeMetrics } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { scrapeMetrics } from "../../lib/harness/engine.ts";
 import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import type { BitcoinNode } from "../harness/bitcoin_node.ts";
-import { connectMiner, mineShare, regtestAddress, submitShare } from "../engine/miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import type { BitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import {
+  connectMiner,
+  mineShare,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 import { jobSeen, prevhashHex, startTopology, waitForLinkUp } from "./_topology.ts";
 
 const BLOCK_DIFFICULTY = 1e-9;

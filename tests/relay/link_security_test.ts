@@ -5,11 +5,16 @@
  * The frames are built here from docs/relay-protocol.md.
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { scrapeMetrics } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { scrapeMetrics } from "../../lib/harness/engine.ts";
 import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { connectMiner, mineShare, regtestAddress, submitShare } from "../engine/miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import {
+  connectMiner,
+  mineShare,
+  regtestAddress,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 import { jobSeen, prevhashHex, startTopology } from "./_topology.ts";
 
 const relayTest = (test: RequiredTest) => requires({ ...test, unstableNet: true });

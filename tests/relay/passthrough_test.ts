@@ -7,12 +7,12 @@
  * the relay's region. Needs --unstable-net (event sockets).
  */
 
-import { assert, assertEquals } from "../stratum/assert.ts";
-import { scrapeMetrics } from "../harness/engine.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { scrapeMetrics } from "../../lib/harness/engine.ts";
 import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { toHex } from "../stratum/hash.ts";
-import type { Job } from "../stratum/job.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
+import type { Job } from "../../lib/stratum/job.ts";
 import {
   blockAt,
   connectMiner,
@@ -20,7 +20,7 @@ import {
   regtestAddress,
   sats,
   submitShare,
-} from "../engine/miner.ts";
+} from "../../lib/harness/stratum_miner.ts";
 import { jobSeen, prevhashHex, startTopology, waitForHeight } from "./_topology.ts";
 
 /** Above regtest's network difficulty: every share found is a block. */

@@ -8,10 +8,10 @@
  * with the midstate miner (_block_miner.ts). Needs --unstable-net.
  */
 
-import { assertEquals } from "../stratum/assert.ts";
-import { encodeSegwitAddress, NETWORKS } from "../../stack/bitcoin/address.ts";
+import { assertEquals } from "../assert.ts";
+import { encodeSegwitAddress, NETWORKS } from "../../lib/bitcoin/address.ts";
 import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { blockAt, connectMiner, sats, submitShare } from "../engine/miner.ts";
+import { blockAt, connectMiner, sats, submitShare } from "../../lib/harness/stratum_miner.ts";
 import { mineBlock } from "./_block_miner.ts";
 import { jobSeen, prevhashHex, startTopology, waitForHeight } from "./_topology.ts";
 

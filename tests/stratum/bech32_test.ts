@@ -1,7 +1,7 @@
-import { assertEquals } from "./assert.ts";
+import { assertEquals } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
 import { segwitV0Address } from "../../bench/bech32.ts";
-import { fromHex } from "./hash.ts";
+import { fromHex } from "../../lib/bitcoin/mod.ts";
 
 requires({
   name: "bench bech32: BIP 173 P2WPKH vector",

@@ -1,10 +1,10 @@
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { StratumClient } from "./client.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { StratumClient } from "../../lib/stratum/client.ts";
 import { FakePool } from "./fake_pool.ts";
-import { fromHex } from "./hash.ts";
-import { mine } from "./job.ts";
+import { fromHex } from "../../lib/bitcoin/mod.ts";
+import { mine } from "../../lib/stratum/job.ts";
 
 /** A subscribed, authorized client on a fresh fake pool, with its first job. */
 async function session(pool: FakePool, worker = "bcrt1qtest.w1") {

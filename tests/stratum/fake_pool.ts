@@ -4,9 +4,16 @@
  * one job at a time (plus the ones before it until a clean job), no vardiff.
  */
 
-import { fromHex, hashToBigInt, prevhashToStratum, sha256d, toHex, u32Hex } from "./hash.ts";
-import { headerFor, type Job, parseNotify } from "./job.ts";
-import { targetFromBits, targetFromDifficulty } from "./target.ts";
+import {
+  fromHex,
+  hashToBigInt,
+  sha256d,
+  targetFromBits,
+  targetFromDifficulty,
+  toHex,
+} from "../../lib/bitcoin/mod.ts";
+import { prevhashToStratum, u32Hex } from "../../lib/stratum/encoding.ts";
+import { headerFor, type Job, parseNotify } from "../../lib/stratum/job.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

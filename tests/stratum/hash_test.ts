@@ -1,17 +1,19 @@
-import { assertEquals, assertThrows } from "./assert.ts";
+import { assertEquals, assertThrows } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
 import {
-  buildHeader,
-  foldMerkleBranch,
+  coinbaseMerkleBranch,
   fromHex,
-  hashToDisplayHex,
-  merkleBranchForCoinbase,
-  prevhashFromStratum,
-  prevhashToStratum,
+  hashToHex,
   reversed,
+  serializeHeader,
   sha256d,
   toHex,
-} from "./hash.ts";
+} from "../../lib/bitcoin/mod.ts";
+import {
+  foldMerkleBranch,
+  prevhashFromStratum,
+  prevhashToStratum,
+} from "../../lib/stratum/encoding.ts";
 
 /** Internal-order bytes of a hash written in display (RPC) hex. */
 const fromDisplay = (hex: string) => reversed(fromHex(hex));
@@ -20,17 +22,17 @@ requires({
   name: "stratum hash: mainnet block 125552 header hashes to its known id",
   permissions: [],
   fn() {
-    const header = buildHeader({
+    const header = serializeHeader({
       version: 1,
-      prevhash: fromDisplay("00000000000008a3a41b85b8b29ad444def299fee21793cd8b9e567eab02cd81"),
+      prevHash: fromDisplay("00000000000008a3a41b85b8b29ad444def299fee21793cd8b9e567eab02cd81"),
       merkleRoot: fromDisplay("2b12fcf1b09288fcaff797d71e950e71ae42b91e8bdb2304758dfcffc2b620e3"),
-      ntime: 1305998791,
+      time: 1305998791,
       bits: 0x1a44b9f2,
       nonce: 2504433986,
     });
     assertEquals(header.length, 80);
     assertEquals(
-      hashToDisplayHex(sha256d(header)),
+      hashToHex(sha256d(header)),
       "00000000000000001e8d6829a8a21adc5d38d0a473b144b6765798e61f98bd1d",
     );
   },
@@ -40,16 +42,16 @@ requires({
   name: "stratum hash: genesis header hashes to the genesis block id",
   permissions: [],
   fn() {
-    const header = buildHeader({
+    const header = serializeHeader({
       version: 1,
-      prevhash: new Uint8Array(32),
+      prevHash: new Uint8Array(32),
       merkleRoot: fromDisplay("4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b"),
-      ntime: 1231006505,
+      time: 1231006505,
       bits: 0x1d00ffff,
       nonce: 2083236893,
     });
     assertEquals(
-      hashToDisplayHex(sha256d(header)),
+      hashToHex(sha256d(header)),
       "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f",
     );
   },
@@ -65,23 +67,23 @@ requires({
       "6359f0868171b1d194cbee1af2f16ea598ae8fad666d9b012c8ed2b79a236ec4",
       "e9a66845e05d5abc0ad04ec80f774a7e585c6e8db975962d069a522137b80c1d",
     ].map(fromDisplay);
-    const branch = merkleBranchForCoinbase(txids.slice(1));
+    const branch = coinbaseMerkleBranch(txids.slice(1));
     assertEquals(branch.length, 2);
     const root = foldMerkleBranch(txids[0], branch);
     assertEquals(
-      hashToDisplayHex(root),
+      hashToHex(root),
       "f3e94742aca4b5ef85488dc37c06c3282295ffec960994b2c0d5ac2a25a95766",
     );
-    const header = buildHeader({
+    const header = serializeHeader({
       version: 1,
-      prevhash: fromDisplay("000000000002d01c1fccc21636b607dfd930d31d01c3a62104612a1719011250"),
+      prevHash: fromDisplay("000000000002d01c1fccc21636b607dfd930d31d01c3a62104612a1719011250"),
       merkleRoot: root,
-      ntime: 1293623863,
+      time: 1293623863,
       bits: 0x1b04864c,
       nonce: 274148111,
     });
     assertEquals(
-      hashToDisplayHex(sha256d(header)),
+      hashToHex(sha256d(header)),
       "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506",
     );
   },
@@ -97,9 +99,9 @@ requires({
       sha256d(new Uint8Array([...leaves[2], ...leaves[2]])),
     ];
     const root = sha256d(new Uint8Array([...level1[0], ...level1[1]]));
-    const branch = merkleBranchForCoinbase(leaves.slice(1));
+    const branch = coinbaseMerkleBranch(leaves.slice(1));
     assertEquals(toHex(foldMerkleBranch(leaves[0], branch)), toHex(root));
-    assertEquals(merkleBranchForCoinbase([]), []);
+    assertEquals(coinbaseMerkleBranch([]), []);
   },
 });
 

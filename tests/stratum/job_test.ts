@@ -1,8 +1,21 @@
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
-import { fromHex, hashToBigInt, prevhashToStratum, sha256d, toHex, u32Hex } from "./hash.ts";
-import { headerFor, mine, parseNotify, rollVersion, spreadIntoMask } from "./job.ts";
-import { targetFromBits, targetFromDifficulty } from "./target.ts";
+import {
+  fromHex,
+  hashToBigInt,
+  sha256d,
+  targetFromBits,
+  targetFromDifficulty,
+  toHex,
+} from "../../lib/bitcoin/mod.ts";
+import { prevhashToStratum, u32Hex } from "../../lib/stratum/encoding.ts";
+import {
+  headerFor,
+  mine,
+  parseNotify,
+  rollVersion,
+  spreadIntoMask,
+} from "../../lib/stratum/job.ts";
 
 const PREV = fromHex("11".repeat(16) + "22".repeat(16));
 const notifyParams = (bits = "207fffff"): unknown[] => [

@@ -4,7 +4,7 @@
  * the generator hashed for must really meet the target), and the C
  * fake_pool, which answers at speed and can reject on purpose.
  */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
 import { FakePool } from "./fake_pool.ts";
 

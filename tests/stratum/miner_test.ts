@@ -1,12 +1,12 @@
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { waitFor } from "../../lib/ports.ts";
 import { FakePool } from "./fake_pool.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MINER = `${ROOT}tools/miner.ts`;
 /** What `deno task miner` grants: the network, and reading its own modules for workers. */
-const READ = `--allow-read=${ROOT}tools,${ROOT}tests/stratum`;
+const READ = `--allow-read=${ROOT}tools,${ROOT}lib`;
 
 /** Starts the miner CLI with the permissions of `deno task miner` (none for `threads` 1). */
 function startMiner(args: string[], permissions = ["--allow-net", READ]) {

@@ -1,13 +1,13 @@
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { requires } from "../harness/permissions.ts";
 import {
   DIFF1_TARGET,
-  difficultyFromBits,
+  difficulty,
   difficultyFromTarget,
   MAX_TARGET,
   targetFromBits,
   targetFromDifficulty,
-} from "./target.ts";
+} from "../../lib/bitcoin/mod.ts";
 
 requires({
   name: "stratum target: difficulty 1 and powers of two are exact",
@@ -48,12 +48,12 @@ requires({
   permissions: [],
   fn() {
     assertEquals(targetFromBits(0x1d00ffff), DIFF1_TARGET);
-    assertEquals(difficultyFromBits(0x1d00ffff), 1);
+    assertEquals(difficulty(0x1d00ffff), 1);
     assertEquals(targetFromBits(0x1a44b9f2), 0x44b9f2n << (8n * 23n));
     assertEquals(targetFromBits(0x207fffff), 0x7fffffn << (8n * 29n));
-    const regtest = difficultyFromBits(0x207fffff);
+    const regtest = difficulty(0x207fffff);
     assert(Math.abs(regtest - 4.6565423739069247e-10) / regtest < 1e-12, `regtest ${regtest}`);
-    assertEquals(difficultyFromBits(0x1e00ffff), 1 / 256);
+    assertEquals(difficulty(0x1e00ffff), 1 / 256);
     assertEquals(difficultyFromTarget(0n), Infinity);
   },
 });

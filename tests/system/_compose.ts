@@ -15,7 +15,7 @@ import type {
   SystemEndpoints,
   SystemOptions,
   SystemStack,
-} from "./_system.ts";
+} from "../../lib/harness/system.ts";
 
 import { REGIONS } from "../../stack/topology_regions.ts";
 

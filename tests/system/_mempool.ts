@@ -16,9 +16,9 @@ import {
   sha256,
   toHex,
   type Tx,
-} from "../../stack/bitcoin/mod.ts";
+} from "../../lib/bitcoin/mod.ts";
 import { nodeRpc } from "./_rpc.ts";
-import type { RegionEndpoints } from "./_system.ts";
+import type { RegionEndpoints } from "../../lib/harness/system.ts";
 
 /** The witness script OP_TRUE. */
 const OP_TRUE_SCRIPT = Uint8Array.of(0x51);

@@ -1,6 +1,6 @@
 /** JSON-RPC to a region's Bitcoin node (stand-in or bitcoind), errors thrown with the method. */
 
-import type { RegionEndpoints } from "./_system.ts";
+import type { RegionEndpoints } from "../../lib/harness/system.ts";
 
 export async function nodeRpc<T>(
   region: Pick<RegionEndpoints, "name" | "rpc">,

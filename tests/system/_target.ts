@@ -6,8 +6,8 @@
 
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { composeUnavailable, startComposeSystem } from "./_compose.ts";
-import { startNativeSystem } from "./_native.ts";
-import type { SystemOptions, SystemStack } from "./_system.ts";
+import { startNativeSystem } from "../../lib/harness/native_system.ts";
+import type { SystemOptions, SystemStack } from "../../lib/harness/system.ts";
 
 export type Target = "native" | "compose";
 

@@ -17,16 +17,21 @@
  */
 
 import assert from "node:assert/strict";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { mineShare, submitShare } from "../engine/miner.ts";
-import { StratumClient } from "../stratum/client.ts";
-import { toHex } from "../stratum/hash.ts";
-import type { Job } from "../stratum/job.ts";
-import { metric } from "./_metrics.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { mineShare, submitShare } from "../../lib/harness/stratum_miner.ts";
+import { StratumClient } from "../../lib/stratum/client.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
+import type { Job } from "../../lib/stratum/job.ts";
+import { metric } from "../../lib/harness/metrics.ts";
 import { nodeRpc } from "./_rpc.ts";
 import { type BootCounts, complete, describeBoot, Stores } from "./_stores.ts";
 import { startSystem, systemTest } from "./_target.ts";
-import { REGION_NAMES, type RegionEndpoints, type RegionName, RELAY_NAMES } from "./_system.ts";
+import {
+  REGION_NAMES,
+  type RegionEndpoints,
+  type RegionName,
+  RELAY_NAMES,
+} from "../../lib/harness/system.ts";
 
 const WORKER = "bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx.failover";
 /** Above regtest's network difficulty (~4.7e-10): every share at it is a block. */

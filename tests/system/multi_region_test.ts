@@ -7,13 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { mineShare, submitShare } from "../engine/miner.ts";
-import { StratumClient } from "../stratum/client.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { mineShare, submitShare } from "../../lib/harness/stratum_miner.ts";
+import { StratumClient } from "../../lib/stratum/client.ts";
 import { complete, Stores } from "./_stores.ts";
-import { metric } from "./_metrics.ts";
+import { metric } from "../../lib/harness/metrics.ts";
 import { startSystem, systemTest } from "./_target.ts";
-import { REGION_NAMES, RELAY_NAMES } from "./_system.ts";
+import { REGION_NAMES, RELAY_NAMES } from "../../lib/harness/system.ts";
 
 const WORKER = "bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx.multi";
 const SHARES = 5;

@@ -20,16 +20,21 @@
  */
 
 import assert from "node:assert/strict";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { mineShare, submitShare } from "../engine/miner.ts";
-import { StratumClient } from "../stratum/client.ts";
-import { toHex } from "../stratum/hash.ts";
-import { type Job, parseNotify } from "../stratum/job.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { mineShare, submitShare } from "../../lib/harness/stratum_miner.ts";
+import { StratumClient } from "../../lib/stratum/client.ts";
+import { toHex } from "../../lib/bitcoin/mod.ts";
+import { type Job, parseNotify } from "../../lib/stratum/job.ts";
 import { matureOpTrueCoinbases, spendIntoMempool } from "./_mempool.ts";
-import { metric, propagationFloorMs } from "./_metrics.ts";
+import { metric, propagationFloorMs } from "../../lib/harness/metrics.ts";
 import { nodeRpc } from "./_rpc.ts";
 import { startSystem, systemTest } from "./_target.ts";
-import { REGION_NAMES, type RegionEndpoints, type RegionName, RELAY_NAMES } from "./_system.ts";
+import {
+  REGION_NAMES,
+  type RegionEndpoints,
+  type RegionName,
+  RELAY_NAMES,
+} from "../../lib/harness/system.ts";
 
 const ADDRESS = "bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx";
 const WORKER = `${ADDRESS}.sync`;

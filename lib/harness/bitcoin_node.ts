@@ -5,7 +5,7 @@
  * RPC and P2P ports on 127.0.0.1, and Basic auth; `rpc()` throws an
  * `RpcCallError` carrying bitcoind's code and message.
  */
-import { freePort } from "../../stack/lib/ports.ts";
+import { freePort } from "../ports.ts";
 import { launchService, type ServiceHandle } from "./service.ts";
 
 export type BitcoinNodeKind = "regtest-ts" | "bitcoind";

@@ -5,19 +5,17 @@
  */
 
 import {
-  buildHeader,
   concat,
-  foldMerkleBranch,
   fromHex,
   hashToBigInt,
-  hashToDisplayHex,
-  parseU32Hex,
-  prevhashFromStratum,
+  hashToHex,
+  serializeHeader,
   sha256d,
+  targetFromBits,
+  targetFromDifficulty,
   toHex,
-  u32Hex,
-} from "./hash.ts";
-import { targetFromBits, targetFromDifficulty } from "./target.ts";
+} from "../bitcoin/mod.ts";
+import { foldMerkleBranch, parseU32Hex, prevhashFromStratum, u32Hex } from "./encoding.ts";
 
 /** One `mining.notify`, fields decoded. */
 export interface Job {
@@ -84,11 +82,11 @@ export function merkleRootFor(job: Job, extranonce1: Uint8Array, extranonce2: Ui
 
 /** The 80-byte header a share describes. */
 export function headerFor(job: Job, share: ShareChoice): Uint8Array {
-  return buildHeader({
+  return serializeHeader({
     version: share.version,
-    prevhash: job.prevhash,
+    prevHash: job.prevhash,
     merkleRoot: merkleRootFor(job, share.extranonce1, share.extranonce2),
-    ntime: share.ntime,
+    time: share.ntime,
     bits: job.bits,
     nonce: share.nonce,
   });
@@ -159,11 +157,11 @@ export function mine(job: Job, difficulty: number, opts: MineOptions): MinedShar
     // Spread rolled bits over the mask: the k-th 2^16-nonce window uses value k.
     const rolled = mask === 0 ? 0 : spreadIntoMask(nonce >>> 16, mask);
     const version = rollVersion(job.version, mask, rolled);
-    const header = buildHeader({
+    const header = serializeHeader({
       version,
-      prevhash: job.prevhash,
+      prevHash: job.prevhash,
       merkleRoot,
-      ntime,
+      time: ntime,
       bits: job.bits,
       nonce,
     });
@@ -177,7 +175,7 @@ export function mine(job: Job, difficulty: number, opts: MineOptions): MinedShar
         ntimeHex: u32Hex(ntime),
         nonceHex: u32Hex(nonce),
         versionBitsHex: mask === 0 ? undefined : u32Hex((version & mask) >>> 0),
-        hashHex: hashToDisplayHex(digest),
+        hashHex: hashToHex(digest),
         hash: value,
         isBlock: value <= networkTarget,
         hashes,

@@ -3,8 +3,8 @@
  * their deno.json tasks (narrowed to the test's ports and temp dirs).
  */
 
-import { type ManagedProcess, spawnManaged } from "../../stack/lib/process.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
+import { type ManagedProcess, spawnManaged } from "../process.ts";
+import { waitFor } from "../ports.ts";
 import { PUBLISHER_ENV_VARS } from "../../functions/publisher/config.ts";
 import { HEALTH_ENV_VARS } from "../../functions/health/config.ts";
 

@@ -6,14 +6,14 @@
 
 import postgres from "postgres";
 import { Redis } from "ioredis";
-import { type NatsServer, startNats } from "../harness/nats.ts";
-import { type PostgresServer, startPostgres } from "../harness/postgres.ts";
-import { type RedisServer, startRedis } from "../harness/redis.ts";
-import { freePort, waitFor } from "../../stack/lib/ports.ts";
-import type { ManagedProcess } from "../../stack/lib/process.ts";
+import { type NatsServer, startNats } from "./nats.ts";
+import { type PostgresServer, startPostgres } from "./postgres.ts";
+import { type RedisServer, startRedis } from "./redis.ts";
+import { freePort, waitFor } from "../ports.ts";
+import type { ManagedProcess } from "../process.ts";
 import { initNats } from "../../nats/init.ts";
 import { EVENT_TYPES } from "../../functions/lib/envelope.ts";
-import { publisherPaths, spawnCollector, spawnPublisher, waitHealthy } from "./_functions.ts";
+import { publisherPaths, spawnCollector, spawnPublisher, waitHealthy } from "./functions.ts";
 
 export interface PipelineStack {
   dir: string;

@@ -10,7 +10,7 @@
  */
 
 import { type Job, parseNotify } from "./job.ts";
-import { fromHex } from "./hash.ts";
+import { fromHex } from "../bitcoin/mod.ts";
 
 /** A JSON-RPC response as received. */
 export interface StratumResponse {

@@ -1,10 +1,10 @@
 /**
  * What the system suites need from a running three-region stack, whatever runs
  * it: where every region's Stratum, metrics and node answer, where the stores
- * are, and the operator's stop and start of one service. `_native.ts` runs the
+ * are, and the operator's stop and start of one service. `native_system.ts` runs the
  * topology of `deno task up` (the same up.ts, supervisor and topology code, on
  * free ports in a temp data dir, steered through its control socket);
- * `_compose.ts` runs compose.yaml with `docker compose` (TBG_SYSTEM_TARGET=compose).
+ * `tests/system/_compose.ts` runs compose.yaml with `docker compose` (TBG_SYSTEM_TARGET=compose).
  */
 
 export type RegionName = "eu" | "us-east" | "asia";

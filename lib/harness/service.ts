@@ -5,8 +5,8 @@
  * `await using`, and at process exit if a test forgot.
  */
 
-import { freePort } from "../../stack/lib/ports.ts";
-import { awaitReady, type ManagedProcess, spawnManaged } from "../../stack/lib/process.ts";
+import { freePort } from "../ports.ts";
+import { awaitReady, type ManagedProcess, spawnManaged } from "../process.ts";
 import type { CommandSpec } from "../../stack/supervisor/types.ts";
 
 export interface ServiceDefinition {
@@ -37,7 +37,7 @@ export interface ServiceHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Directories of services not stopped yet (their processes die with stack/lib/process.ts). */
+/** Directories of services not stopped yet (their processes die with lib/process.ts). */
 const owned = new Set<string[]>();
 
 globalThis.addEventListener("unload", () => {

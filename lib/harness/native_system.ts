@@ -11,8 +11,8 @@ import { control } from "../../stack/control/client.ts";
 import { controlSocketPath } from "../../stack/control/path.ts";
 import { formatTable } from "../../stack/supervisor/table.ts";
 import { REGIONS } from "../../stack/topology_regions.ts";
-import { waitFor } from "../../stack/lib/ports.ts";
-import { engineBinary } from "../harness/engine.ts";
+import { waitFor } from "../ports.ts";
+import { engineBinary } from "./engine.ts";
 import type {
   RegionEndpoints,
   RegionName,
@@ -20,7 +20,7 @@ import type {
   SystemEndpoints,
   SystemOptions,
   SystemStack,
-} from "./_system.ts";
+} from "./system.ts";
 
 const UP = new URL("../../stack/up.ts", import.meta.url).pathname;
 

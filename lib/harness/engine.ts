@@ -16,8 +16,8 @@
  */
 
 import type { BitcoinNode } from "./bitcoin_node.ts";
-import { freePort, waitFor, waitForPort } from "./ports.ts";
-import { type ManagedProcess, spawnManaged } from "./process.ts";
+import { freePort, waitFor, waitForPort } from "../ports.ts";
+import { type ManagedProcess, spawnManaged } from "../process.ts";
 
 /** What the engine needs to know about a node: where its RPC is, the credentials, ZMQ. */
 export type EngineNode = Pick<

@@ -1,15 +1,20 @@
 /**
  * Helpers for the engine's integration tests: regtest payout addresses, a
  * connected-and-authorized Stratum miner, mining one share with the CPU
- * miner from tests/stratum, and reading the coinbase of a mined block.
+ * miner from lib/stratum, and reading the coinbase of a mined block.
  */
 
-import { base58CheckEncode, encodeSegwitAddress, NETWORKS } from "../../stack/bitcoin/mod.ts";
-import type { BitcoinNode } from "../harness/bitcoin_node.ts";
-import type { Engine } from "../harness/engine.ts";
-import { waitFor } from "../harness/ports.ts";
+import {
+  base58CheckEncode,
+  encodeSegwitAddress,
+  fromHex,
+  NETWORKS,
+  toHex,
+} from "../bitcoin/mod.ts";
+import type { BitcoinNode } from "./bitcoin_node.ts";
+import type { Engine } from "./engine.ts";
+import { waitFor } from "../ports.ts";
 import { StratumClient } from "../stratum/client.ts";
-import { fromHex, toHex } from "../stratum/hash.ts";
 import { type Job, mine, type MinedShare } from "../stratum/job.ts";
 
 export type AddressKind = "p2wpkh" | "p2tr" | "p2pkh";
