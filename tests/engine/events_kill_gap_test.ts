@@ -6,12 +6,12 @@
  * Needs --unstable-net (Deno.listenDatagram); ignored without it.
  */
 
-import { assertEquals } from "../stratum/assert.ts";
-import { startBitcoinNode } from "../harness/bitcoin_node.ts";
-import { scrapeMetrics, startEngine } from "../harness/engine.ts";
+import { assertEquals } from "../assert.ts";
+import { startBitcoinNode } from "../../lib/harness/bitcoin_node.ts";
+import { scrapeMetrics, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { waitFor } from "../harness/ports.ts";
-import { connectMiner, regtestAddress } from "./miner.ts";
+import { waitFor } from "../../lib/ports.ts";
+import { connectMiner, regtestAddress } from "../../lib/harness/stratum_miner.ts";
 
 interface Envelope {
   event: string;

@@ -8,10 +8,10 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import postgres from "postgres";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { startPostgres } from "../harness/postgres.ts";
+import { startPostgres } from "../../lib/harness/postgres.ts";
 import { allMigrations, migrate } from "../../functions/collector/migrate.ts";
 import { type SourceSeq, writeEvents } from "../../functions/collector/pg_sink.ts";
-import { FakeEngine } from "./_engine.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
 
 function source(sources: SourceSeq[], bootId: string) {
   const s = sources.find((x) => x.boot_id === bootId);

@@ -9,11 +9,11 @@
  */
 
 import { startTopology, type Topology } from "../relay/_topology.ts";
-import { type PipelineStack, startPipeline } from "../functions/_stack.ts";
-import { FakeEngine } from "../functions/_engine.ts";
-import { metric, spawnHealth, waitHealthy } from "../functions/_functions.ts";
-import { freePort, waitFor } from "../../stack/lib/ports.ts";
-import type { ManagedProcess } from "../../stack/lib/process.ts";
+import { type PipelineStack, startPipeline } from "../../lib/harness/pipeline.ts";
+import { FakeEngine } from "../../lib/harness/fake_engine.ts";
+import { metric, spawnHealth, waitHealthy } from "../../lib/harness/functions.ts";
+import { freePort, waitFor } from "../../lib/ports.ts";
+import type { ManagedProcess } from "../../lib/process.ts";
 
 export interface ScrapeTarget {
   /** What runs there: `engine primary`, `publisher`... */
