@@ -213,7 +213,8 @@ async function main(): Promise<void> {
   await stack.system.close();
 
   const answered = miners.reduce((n, m) => n + m.stats.answered, 0);
-  const t = totals(boots);
+  // Nothing is in flight any more: a boot's tail missing in a store is lost.
+  const t = totals(boots, true);
   console.log(
     `\ncommand: deno task bench:chaos -- ${Deno.args.filter((a) => a !== "--").join(" ")}`,
   );
@@ -237,7 +238,8 @@ async function main(): Promise<void> {
   console.log("\nwhole run, per boot:");
   for (const b of boots.sort((a, b) => a.poolInstance.localeCompare(b.poolInstance))) {
     console.log(
-      `  ${b.poolInstance} ${b.bootId.slice(0, 8)} seq ${b.minSeq}..${b.maxSeq}: ` +
+      `  ${b.poolInstance} ${b.bootId.slice(0, 8)} seq ${b.minSeq}..${b.maxSeq}` +
+        (b.announcedLastSeq === undefined ? "" : ` (announced ${b.announcedLastSeq})`) + ": " +
         `pg ${b.pg.stored} stored, ${lostIn(b, b.pg, true)} lost, ${b.pg.duplicated} dup; ` +
         `redis ${b.redis.stored} stored, ${lostIn(b, b.redis, true)} lost, ` +
         `${b.redis.duplicated} dup`,
