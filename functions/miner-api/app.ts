@@ -1,0 +1,228 @@
+/**
+ * HTTP API of the miner's view (Hono), read-only:
+ *   GET /api/v1/miners/:address                 the address's figures (404 when it never mined)
+ *   GET /api/v1/miners/:address/workers         its workers, paged (?limit=&offset=)
+ *   GET /api/v1/miners/:address/worker?name=    one worker (404 when it never mined)
+ *   GET /api/v1/miners/:address/blocks          its blocks, newest first, paged
+ *   GET /miners/:address                        the HTML page that shows all of it
+ *   GET /                                       a form asking for an address
+ *   GET /health                                 200 when PostgreSQL answers, else 503
+ * Answers are cached in process for the configured TTL and say so in
+ * Cache-Control, Age and X-Cache; docs/miner-api.md is the reference.
+ */
+
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { Sql } from "postgres";
+import type { Logger } from "../lib/log.ts";
+import { type AddressType, checkAddress, type NetworkName } from "./address.ts";
+import { TtlCache } from "./cache.ts";
+import { renderAddressForm, renderMinerPage } from "./page.ts";
+import { addressSummary, blockPage, isoWeekStart, workerPage } from "./queries.ts";
+
+export interface MinerApiOptions {
+  sql: Sql;
+  network: NetworkName;
+  cacheTtlSeconds: number;
+  cacheMaxEntries: number;
+  logger: Logger;
+  /** The time figures are computed at; tests fix it. */
+  now?: () => Date;
+}
+
+export const PAGE_LIMIT_DEFAULT = 25;
+export const PAGE_LIMIT_MAX = 100;
+export const PAGE_OFFSET_MAX = 100_000;
+/** A 400 depends only on the request and the network: clients may keep it a day. */
+const BAD_REQUEST_MAX_AGE = 86_400;
+
+interface Answer {
+  status: 200 | 404;
+  body: Record<string, unknown>;
+}
+
+class BadRequest extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** An integer query parameter in min..max, `fallback` when absent; names it when wrong. */
+function intParam(c: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new BadRequest(
+      `invalid_${name}`,
+      `${name} must be an integer ${min}-${max}, got '${raw}'`,
+    );
+  }
+  return Number(raw);
+}
+
+/** The address in its canonical form and its type; a 400 naming what is wrong otherwise. */
+function validAddress(raw: string, network: NetworkName): { address: string; type: AddressType } {
+  const check = checkAddress(raw, network);
+  if (!check.ok) {
+    throw new BadRequest("invalid_address", `invalid ${network} address '${raw}': ${check.error}`);
+  }
+  return check;
+}
+
+function nextOffset(offset: number, count: number, total: number): number | null {
+  return offset + count < total ? offset + count : null;
+}
+
+export function createApp(options: MinerApiOptions): Hono {
+  const { sql, network, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const ttl = options.cacheTtlSeconds;
+  const cache = new TtlCache<Answer>(ttl * 1000, options.cacheMaxEntries);
+  const app = new Hono();
+
+  /** Serves `compute`'s answer from the cache under the request's path and query. */
+  async function cached(c: Context, key: string, compute: () => Promise<Answer>) {
+    const { value, storedAt, fresh } = await cache.get(key, compute);
+    const age = Math.max(0, Math.floor((Date.now() - storedAt) / 1000));
+    return c.json(value.body, value.status, {
+      "cache-control": `public, max-age=${Math.max(0, ttl - age)}`,
+      "age": String(age),
+      "x-cache": fresh ? "MISS" : "HIT",
+    });
+  }
+
+  app.onError((error, c) => {
+    if (error instanceof BadRequest) {
+      return c.json({ error: error.message, code: error.code }, 400, {
+        "cache-control": `public, max-age=${BAD_REQUEST_MAX_AGE}`,
+      });
+    }
+    logger.error("request failed", { path: c.req.path, error: error.message });
+    return c.json({ error: `database unavailable: ${error.message}`, code: "unavailable" }, 503, {
+      "cache-control": "no-store",
+    });
+  });
+
+  app.get("/health", async (c) => {
+    try {
+      await sql`select 1 from events limit 1`;
+      return c.json({ status: "ok", network, cache_entries: cache.size });
+    } catch (error) {
+      return c.json({ status: "down", reasons: [(error as Error).message] }, 503);
+    }
+  });
+
+  app.get("/api/v1/miners/:address", (c) => {
+    const { address, type } = validAddress(c.req.param("address"), network);
+    return cached(c, `summary ${address}`, async () => {
+      const at = now();
+      const s = await addressSummary(sql, address, at);
+      if (s.shares_seen === 0 && s.blocks_found === 0) {
+        return notFound(`no shares recorded for address '${address}'`, address);
+      }
+      const { worker: _worker, shares_seen: _seen, ...figures } = s;
+      return {
+        status: 200,
+        body: {
+          address,
+          network,
+          address_type: type,
+          ...figures,
+          week_start: isoWeekStart(at).toISOString(),
+          as_of: at.toISOString(),
+        },
+      };
+    });
+  });
+
+  app.get("/api/v1/miners/:address/worker", (c) => {
+    const { address } = validAddress(c.req.param("address"), network);
+    const name = c.req.query("name");
+    if (name === undefined) {
+      throw new BadRequest("invalid_name", "name is required (the worker name, '' for none)");
+    }
+    if (name.length > 128) {
+      throw new BadRequest("invalid_name", `name is ${name.length} characters (at most 128)`);
+    }
+    return cached(c, `worker ${address} ${JSON.stringify(name)}`, async () => {
+      const at = now();
+      const s = await addressSummary(sql, address, at, name);
+      if (s.shares_seen === 0) {
+        return notFound(`no shares recorded for worker '${name}' of '${address}'`, address);
+      }
+      const { workers: _workers, shares_seen: _seen, regions_24h: _regions, ...figures } = s;
+      return {
+        status: 200,
+        body: { address, ...figures, worker: name, as_of: at.toISOString() },
+      };
+    });
+  });
+
+  app.get("/api/v1/miners/:address/workers", (c) => {
+    const { address } = validAddress(c.req.param("address"), network);
+    const limit = intParam(c, "limit", PAGE_LIMIT_DEFAULT, 1, PAGE_LIMIT_MAX);
+    const offset = intParam(c, "offset", 0, 0, PAGE_OFFSET_MAX);
+    return cached(c, `workers ${address} ${limit} ${offset}`, async () => {
+      const at = now();
+      const page = await workerPage(sql, address, at, limit, offset);
+      return {
+        status: 200,
+        body: {
+          address,
+          total: page.total,
+          limit,
+          offset,
+          next_offset: nextOffset(offset, page.items.length, page.total),
+          workers: page.items,
+          as_of: at.toISOString(),
+        },
+      };
+    });
+  });
+
+  app.get("/api/v1/miners/:address/blocks", (c) => {
+    const { address } = validAddress(c.req.param("address"), network);
+    const limit = intParam(c, "limit", PAGE_LIMIT_DEFAULT, 1, PAGE_LIMIT_MAX);
+    const offset = intParam(c, "offset", 0, 0, PAGE_OFFSET_MAX);
+    return cached(c, `blocks ${address} ${limit} ${offset}`, async () => {
+      const page = await blockPage(sql, address, limit, offset);
+      return {
+        status: 200,
+        body: {
+          address,
+          total: page.total,
+          limit,
+          offset,
+          next_offset: nextOffset(offset, page.items.length, page.total),
+          blocks: page.items,
+          as_of: now().toISOString(),
+        },
+      };
+    });
+  });
+
+  app.get("/miners/:address", (c) => {
+    const raw = c.req.param("address");
+    const check = checkAddress(raw, network);
+    if (!check.ok) {
+      return c.html(renderAddressForm(network, `invalid ${network} address: ${check.error}`), 400);
+    }
+    return c.html(renderMinerPage(check.address, network), 200, {
+      "cache-control": "public, max-age=300",
+    });
+  });
+
+  app.get("/", (c) => {
+    const q = c.req.query("address");
+    if (q !== undefined && q.trim() !== "") {
+      return c.redirect(`/miners/${encodeURIComponent(q.trim())}`, 303);
+    }
+    return c.html(renderAddressForm(network));
+  });
+
+  function notFound(message: string, address: string): Answer {
+    return { status: 404, body: { error: message, code: "not_found", address } };
+  }
+
+  return app;
+}
