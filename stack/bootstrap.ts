@@ -68,6 +68,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   // the engine's fuzz targets (`make -C ckpool fuzz`, FUZZ_CC=clang) and their sanitizers
   commandRequirement("clang", "clang"),
   fileRequirement(FUZZER_RT, "libclang-rt-14-dev"),
+  // the miner page's browser test (tests/functions/miner_api_browser_test.ts), headless
+  fileRequirement("/usr/bin/chromium", "chromium"),
 ];
 
 function say(line: string): void {
