@@ -7,6 +7,7 @@
  *   GET /miners/:address                        the HTML page that shows all of it
  *   GET /                                       a form asking for an address
  *   GET /health                                 200 when PostgreSQL answers, else 503
+ *   GET /metrics                                Prometheus text
  * Answers are cached in process for the configured TTL and say so in
  * Cache-Control, Age and X-Cache; docs/miner-api.md is the reference.
  */
@@ -15,8 +16,10 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Sql } from "postgres";
 import type { Logger } from "../lib/log.ts";
+import { Registry } from "../lib/metrics.ts";
 import { type AddressType, checkAddress, type NetworkName } from "./address.ts";
 import { TtlCache } from "./cache.ts";
+import { endpointOf, minerApiMetrics } from "./miner_api_metrics.ts";
 import { renderAddressForm, renderMinerPage } from "./page.ts";
 import { addressSummary, blockPage, isoWeekStart, workerPage } from "./queries.ts";
 
@@ -78,11 +81,27 @@ export function createApp(options: MinerApiOptions): Hono {
   const now = options.now ?? (() => new Date());
   const ttl = options.cacheTtlSeconds;
   const cache = new TtlCache<Answer>(ttl * 1000, options.cacheMaxEntries);
+  const registry = new Registry();
+  const metrics = minerApiMetrics(registry);
+  registry.gaugeFn("miner_api_cache_entries", "Answers held in the cache", () => cache.size);
   const app = new Hono();
+
+  app.use("*", async (c, next) => {
+    await next();
+    metrics.requests.inc(1, { endpoint: endpointOf(c.req.path), status: String(c.res.status) });
+  });
 
   /** Serves `compute`'s answer from the cache under the request's path and query. */
   async function cached(c: Context, key: string, compute: () => Promise<Answer>) {
-    const { value, storedAt, fresh } = await cache.get(key, compute);
+    const { value, storedAt, fresh } = await cache.get(key, async () => {
+      const started = performance.now();
+      try {
+        return await compute();
+      } finally {
+        metrics.computeSeconds.inc((performance.now() - started) / 1000);
+      }
+    });
+    metrics.cache.inc(1, { result: fresh ? "miss" : "hit" });
     const age = Math.max(0, Math.floor((Date.now() - storedAt) / 1000));
     return c.json(value.body, value.status, {
       "cache-control": `public, max-age=${Math.max(0, ttl - age)}`,
@@ -111,6 +130,11 @@ export function createApp(options: MinerApiOptions): Hono {
       return c.json({ status: "down", reasons: [(error as Error).message] }, 503);
     }
   });
+
+  app.get("/metrics", (c) =>
+    c.body(registry.render(), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    }));
 
   app.get("/api/v1/miners/:address", (c) => {
     const { address, type } = validAddress(c.req.param("address"), network);

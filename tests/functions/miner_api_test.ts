@@ -258,6 +258,27 @@ requires({
         assertEquals([form.status, form.headers.get("location")], [303, `/miners/${ADDRESS_A}`]);
       });
 
+      await t.step("metrics: requests by endpoint and status, cache hits and misses", async () => {
+        const fresh = appFor(world, 3600);
+        await fresh.request(`/api/v1/miners/${ADDRESS_A}`);
+        await fresh.request(`/api/v1/miners/${ADDRESS_A}`);
+        await fresh.request(`/api/v1/miners/${ADDRESS_A}/blocks?limit=0`);
+        await fresh.request(`/api/v1/miners/${ADDRESS_UNKNOWN}`);
+        const text = await (await fresh.request("/metrics")).text();
+        const sample = (line: string) => {
+          const found = text.split("\n").find((l) => l.startsWith(`${line} `));
+          return found === undefined ? undefined : Number(found.slice(line.length + 1));
+        };
+        assertEquals(sample('miner_api_requests_total{endpoint="summary",status="200"}'), 2);
+        assertEquals(sample('miner_api_requests_total{endpoint="summary",status="404"}'), 1);
+        assertEquals(sample('miner_api_requests_total{endpoint="blocks",status="400"}'), 1);
+        assertEquals(sample('miner_api_cache_total{result="hit"}'), 1);
+        assertEquals(sample('miner_api_cache_total{result="miss"}'), 2);
+        assertEquals(sample("miner_api_cache_entries"), 2);
+        ok(sample("miner_api_compute_seconds_total")! > 0);
+        ok(!text.includes(ADDRESS_A), "no address in any label");
+      });
+
       await t.step("database down: 503 naming it, health 503", async () => {
         await world.pg.stop();
         const uncached = appFor(world, 0);
