@@ -8,8 +8,10 @@
  *   GET /                                       a form asking for an address
  *   GET /health                                 200 when PostgreSQL answers, else 503
  *   GET /metrics                                Prometheus text
- * Answers are cached in process for the configured TTL and say so in
- * Cache-Control, Age and X-Cache; docs/miner-api.md is the reference.
+ * What they are computed from is cached in process for the configured TTL
+ * (one read of an address feeds its summary, workers and worker answers) and
+ * the answers say so in Cache-Control, Age and X-Cache; docs/miner-api.md is
+ * the reference.
  */
 
 import { Hono } from "hono";
@@ -18,10 +20,17 @@ import type { Sql } from "postgres";
 import type { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
 import { type AddressType, checkAddress, type NetworkName } from "./address.ts";
-import { TtlCache } from "./cache.ts";
+import { type CachedValue, TtlCache } from "./cache.ts";
 import { endpointOf, minerApiMetrics } from "./miner_api_metrics.ts";
 import { renderAddressForm, renderMinerPage } from "./page.ts";
-import { addressSummary, blockPage, isoWeekStart, workerPage } from "./queries.ts";
+import {
+  type AddressData,
+  blockPage,
+  loadAddress,
+  summarize,
+  workerPage,
+  workerStats,
+} from "./queries.ts";
 
 export interface MinerApiOptions {
   sql: Sql;
@@ -38,11 +47,6 @@ export const PAGE_LIMIT_MAX = 100;
 export const PAGE_OFFSET_MAX = 100_000;
 /** A 400 depends only on the request and the network: clients may keep it a day. */
 const BAD_REQUEST_MAX_AGE = 86_400;
-
-interface Answer {
-  status: 200 | 404;
-  body: Record<string, unknown>;
-}
 
 class BadRequest extends Error {
   constructor(readonly code: string, message: string) {
@@ -80,10 +84,10 @@ export function createApp(options: MinerApiOptions): Hono {
   const { sql, network, logger } = options;
   const now = options.now ?? (() => new Date());
   const ttl = options.cacheTtlSeconds;
-  const cache = new TtlCache<Answer>(ttl * 1000, options.cacheMaxEntries);
+  const cache = new TtlCache<unknown>(ttl * 1000, options.cacheMaxEntries);
   const registry = new Registry();
   const metrics = minerApiMetrics(registry);
-  registry.gaugeFn("miner_api_cache_entries", "Answers held in the cache", () => cache.size);
+  registry.gaugeFn("miner_api_cache_entries", "Entries held in the cache", () => cache.size);
   const app = new Hono();
 
   app.use("*", async (c, next) => {
@@ -91,9 +95,9 @@ export function createApp(options: MinerApiOptions): Hono {
     metrics.requests.inc(1, { endpoint: endpointOf(c.req.path), status: String(c.res.status) });
   });
 
-  /** Serves `compute`'s answer from the cache under the request's path and query. */
-  async function cached(c: Context, key: string, compute: () => Promise<Answer>) {
-    const { value, storedAt, fresh } = await cache.get(key, async () => {
+  /** `compute`'s value from the cache under `key`, timed and counted. */
+  async function fromCache<T>(key: string, compute: () => Promise<T>): Promise<CachedValue<T>> {
+    const got = await cache.get(key, async () => {
       const started = performance.now();
       try {
         return await compute();
@@ -101,13 +105,32 @@ export function createApp(options: MinerApiOptions): Hono {
         metrics.computeSeconds.inc((performance.now() - started) / 1000);
       }
     });
-    metrics.cache.inc(1, { result: fresh ? "miss" : "hit" });
-    const age = Math.max(0, Math.floor((Date.now() - storedAt) / 1000));
-    return c.json(value.body, value.status, {
+    metrics.cache.inc(1, { result: got.fresh ? "miss" : "hit" });
+    return got as CachedValue<T>;
+  }
+
+  /** The address's data: every share figure of it and its workers comes from this. */
+  function addressData(address: string): Promise<CachedValue<AddressData>> {
+    return fromCache(`address ${address}`, () => loadAddress(sql, address, now()));
+  }
+
+  /** A JSON answer with the cache headers of the data it was made from. */
+  function answer(
+    c: Context,
+    status: 200 | 404,
+    body: Record<string, unknown>,
+    from: CachedValue<unknown>,
+  ) {
+    const age = Math.max(0, Math.floor((Date.now() - from.storedAt) / 1000));
+    return c.json(body, status, {
       "cache-control": `public, max-age=${Math.max(0, ttl - age)}`,
       "age": String(age),
-      "x-cache": fresh ? "MISS" : "HIT",
+      "x-cache": from.fresh ? "MISS" : "HIT",
     });
+  }
+
+  function notFound(c: Context, message: string, address: string, from: CachedValue<unknown>) {
+    return answer(c, 404, { error: message, code: "not_found", address }, from);
   }
 
   app.onError((error, c) => {
@@ -136,30 +159,22 @@ export function createApp(options: MinerApiOptions): Hono {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     }));
 
-  app.get("/api/v1/miners/:address", (c) => {
+  app.get("/api/v1/miners/:address", async (c) => {
     const { address, type } = validAddress(c.req.param("address"), network);
-    return cached(c, `summary ${address}`, async () => {
-      const at = now();
-      const s = await addressSummary(sql, address, at);
-      if (s.shares_seen === 0 && s.blocks_found === 0) {
-        return notFound(`no shares recorded for address '${address}'`, address);
-      }
-      const { worker: _worker, shares_seen: _seen, ...figures } = s;
-      return {
-        status: 200,
-        body: {
-          address,
-          network,
-          address_type: type,
-          ...figures,
-          week_start: isoWeekStart(at).toISOString(),
-          as_of: at.toISOString(),
-        },
-      };
-    });
+    const got = await addressData(address);
+    const summary = summarize(got.value);
+    if (!summary) return notFound(c, `no shares recorded for address '${address}'`, address, got);
+    return answer(c, 200, {
+      address,
+      network,
+      address_type: type,
+      ...summary,
+      week_start: got.value.weekStart.toISOString(),
+      as_of: got.value.at.toISOString(),
+    }, got);
   });
 
-  app.get("/api/v1/miners/:address/worker", (c) => {
+  app.get("/api/v1/miners/:address/worker", async (c) => {
     const { address } = validAddress(c.req.param("address"), network);
     const name = c.req.query("name");
     if (name === undefined) {
@@ -168,61 +183,54 @@ export function createApp(options: MinerApiOptions): Hono {
     if (name.length > 128) {
       throw new BadRequest("invalid_name", `name is ${name.length} characters (at most 128)`);
     }
-    return cached(c, `worker ${address} ${JSON.stringify(name)}`, async () => {
-      const at = now();
-      const s = await addressSummary(sql, address, at, name);
-      if (s.shares_seen === 0) {
-        return notFound(`no shares recorded for worker '${name}' of '${address}'`, address);
-      }
-      const { workers: _workers, shares_seen: _seen, regions_24h: _regions, ...figures } = s;
-      return {
-        status: 200,
-        body: { address, ...figures, worker: name, as_of: at.toISOString() },
-      };
-    });
+    const got = await addressData(address);
+    const stats = workerStats(got.value, name);
+    if (!stats) {
+      return notFound(c, `no shares recorded for worker '${name}' of '${address}'`, address, got);
+    }
+    return answer(c, 200, {
+      address,
+      worker: name,
+      ...stats,
+      as_of: got.value.at.toISOString(),
+    }, got);
   });
 
-  app.get("/api/v1/miners/:address/workers", (c) => {
+  app.get("/api/v1/miners/:address/workers", async (c) => {
     const { address } = validAddress(c.req.param("address"), network);
     const limit = intParam(c, "limit", PAGE_LIMIT_DEFAULT, 1, PAGE_LIMIT_MAX);
     const offset = intParam(c, "offset", 0, 0, PAGE_OFFSET_MAX);
-    return cached(c, `workers ${address} ${limit} ${offset}`, async () => {
-      const at = now();
-      const page = await workerPage(sql, address, at, limit, offset);
-      return {
-        status: 200,
-        body: {
-          address,
-          total: page.total,
-          limit,
-          offset,
-          next_offset: nextOffset(offset, page.items.length, page.total),
-          workers: page.items,
-          as_of: at.toISOString(),
-        },
-      };
-    });
+    const got = await addressData(address);
+    const page = workerPage(got.value, limit, offset);
+    return answer(c, 200, {
+      address,
+      total: page.total,
+      limit,
+      offset,
+      next_offset: nextOffset(offset, page.items.length, page.total),
+      workers: page.items,
+      as_of: got.value.at.toISOString(),
+    }, got);
   });
 
-  app.get("/api/v1/miners/:address/blocks", (c) => {
+  app.get("/api/v1/miners/:address/blocks", async (c) => {
     const { address } = validAddress(c.req.param("address"), network);
     const limit = intParam(c, "limit", PAGE_LIMIT_DEFAULT, 1, PAGE_LIMIT_MAX);
     const offset = intParam(c, "offset", 0, 0, PAGE_OFFSET_MAX);
-    return cached(c, `blocks ${address} ${limit} ${offset}`, async () => {
-      const page = await blockPage(sql, address, limit, offset);
-      return {
-        status: 200,
-        body: {
-          address,
-          total: page.total,
-          limit,
-          offset,
-          next_offset: nextOffset(offset, page.items.length, page.total),
-          blocks: page.items,
-          as_of: now().toISOString(),
-        },
-      };
-    });
+    const got = await fromCache(`blocks ${address} ${limit} ${offset}`, async () => ({
+      at: now(),
+      page: await blockPage(sql, address, limit, offset),
+    }));
+    const { at, page } = got.value;
+    return answer(c, 200, {
+      address,
+      total: page.total,
+      limit,
+      offset,
+      next_offset: nextOffset(offset, page.items.length, page.total),
+      blocks: page.items,
+      as_of: at.toISOString(),
+    }, got);
   });
 
   app.get("/miners/:address", (c) => {
@@ -243,10 +251,6 @@ export function createApp(options: MinerApiOptions): Hono {
     }
     return c.html(renderAddressForm(network));
   });
-
-  function notFound(message: string, address: string): Answer {
-    return { status: 404, body: { error: message, code: "not_found", address } };
-  }
 
   return app;
 }

@@ -17,7 +17,6 @@ export type WindowName = keyof typeof WINDOWS;
 const HASHES_PER_DIFF1 = 2 ** 32;
 
 export interface ShareStats {
-  worker: string | null;
   hashrate: Record<WindowName, number>;
   shares: { accepted: number; rejected: number };
   best_share: { week: number | null; ever: number | null };
@@ -26,17 +25,33 @@ export interface ShareStats {
   region: string | null;
 }
 
-export interface StatsRow {
-  worker: string | null;
+/** One address's shares folded per (worker, region): what every figure is made from. */
+export interface ShareGroup {
+  worker: string;
+  region: string;
   diff_1m: number;
   diff_1h: number;
   diff_24h: number;
-  accepted: string;
-  rejected: string;
+  accepted: number;
+  rejected: number;
   best_week: number | null;
   best_ever: number | null;
   last_accepted: Date | null;
-  region: string | null;
+  /** Last share of any outcome. */
+  last_any: Date;
+  /** A share in the 24 h before `now`. */
+  active_24h: boolean;
+}
+
+export interface AddressData {
+  /** The time the figures are for. */
+  at: Date;
+  weekStart: Date;
+  groups: ShareGroup[];
+  /** Best difficulties from share_best_diff events, per worker. */
+  best: Map<string, { week: number | null; ever: number | null }>;
+  /** Accepted blocks per worker. */
+  blocks: Map<string, number>;
 }
 
 /** Monday 00:00 UTC of the ISO week holding `now` (the engine's weekly best-share scope). */
@@ -51,126 +66,129 @@ function maxOrNull(a: number | null, b: number | null): number | null {
   return Math.max(a, b);
 }
 
-/** The shares of one address (one worker when given) with typed fields. */
-function sharesOf(sql: Sql, address: string, worker?: string) {
-  return sql`
-    select ts, region, data->>'worker' as worker,
-      case when jsonb_typeof(data->'diff') = 'number' then (data->>'diff')::float8 else 0 end as diff,
-      case when jsonb_typeof(data->'sdiff') = 'number' then (data->>'sdiff')::float8 end as sdiff,
-      coalesce(data->'accepted' = 'true'::jsonb, false) as accepted
-    from events
-    where event = 'share_submitted' and data->>'address' = ${address}
-      ${worker === undefined ? sql`` : sql`and data->>'worker' = ${worker}`}`;
-}
-
-function statsColumns(sql: Sql, now: Date, weekStart: Date) {
-  return sql`
-    coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '60 seconds'), 0)::float8 as diff_1m,
-    coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '1 hour'), 0)::float8 as diff_1h,
-    coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '24 hours'), 0)::float8 as diff_24h,
-    count(*) filter (where accepted)::text as accepted,
-    count(*) filter (where not accepted)::text as rejected,
-    max(sdiff) filter (where accepted and ts >= ${weekStart}::timestamptz) as best_week,
-    max(sdiff) filter (where accepted) as best_ever,
-    max(ts) filter (where accepted) as last_accepted,
-    (array_agg(region order by ts desc))[1] as region`;
-}
-
-interface BestRow {
-  worker: string | null;
-  best_week: number | null;
-  best_ever: number | null;
-}
-
-/** Best difficulties from share_best_diff events (they outlive any pruning of share rows). */
-async function bestDiffEvents(
-  sql: Sql,
-  address: string,
-  weekStart: Date,
-  workers?: string[],
-): Promise<BestRow[]> {
-  return await sql<BestRow[]>`
-    select ${workers === undefined ? sql`null::text` : sql`data->>'worker'`} as worker,
-      max((data->>'new_best')::float8) filter (where ts >= ${weekStart}::timestamptz) as best_week,
-      max((data->>'new_best')::float8) as best_ever
-    from events
-    where event = 'share_best_diff' and data->>'address' = ${address}
-      and jsonb_typeof(data->'new_best') = 'number'
-      ${workers === undefined ? sql`` : sql`and data->>'worker' = any(${workers})`}
-    group by 1`;
-}
-
-interface BlockCountRow {
-  worker: string | null;
-  n: string;
-}
-
-async function blockCounts(
-  sql: Sql,
-  address: string,
-  workers?: string[],
-): Promise<BlockCountRow[]> {
-  return await sql<BlockCountRow[]>`
-    select ${workers === undefined ? sql`null::text` : sql`data->>'worker'`} as worker,
-      count(*)::text as n
-    from blocks
-    where data->>'address' = ${address} and data->'accepted' = 'true'::jsonb
-      ${workers === undefined ? sql`` : sql`and data->>'worker' = any(${workers})`}
-    group by 1`;
-}
-
-function toStats(row: StatsRow, best: BestRow | undefined, blocks: number): ShareStats {
+/**
+ * Everything about one address, in three indexed reads: its shares grouped
+ * per (worker, region) in one pass (hash aggregate, no sort), its
+ * share_best_diff events and its accepted blocks per worker. The answers are
+ * folded from this in memory, so the summary, a worker and a workers page
+ * cost the same one scan of the address's shares.
+ */
+export async function loadAddress(sql: Sql, address: string, now: Date): Promise<AddressData> {
+  const weekStart = isoWeekStart(now);
+  const [groups, best, blocks] = await Promise.all([
+    sql<(Omit<ShareGroup, "accepted" | "rejected"> & { accepted: string; rejected: string })[]>`
+      select coalesce(worker, '') as worker, region,
+        coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '60 seconds'), 0)::float8 as diff_1m,
+        coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '1 hour'), 0)::float8 as diff_1h,
+        coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '24 hours'), 0)::float8 as diff_24h,
+        count(*) filter (where accepted)::text as accepted,
+        count(*) filter (where not accepted)::text as rejected,
+        max(sdiff) filter (where accepted and ts >= ${weekStart}::timestamptz) as best_week,
+        max(sdiff) filter (where accepted) as best_ever,
+        max(ts) filter (where accepted) as last_accepted,
+        max(ts) as last_any,
+        bool_or(ts > ${now}::timestamptz - interval '24 hours') as active_24h
+      from (
+        select ts, region, data->>'worker' as worker,
+          case when jsonb_typeof(data->'diff') = 'number' then (data->>'diff')::float8 else 0 end as diff,
+          case when jsonb_typeof(data->'sdiff') = 'number' then (data->>'sdiff')::float8 end as sdiff,
+          coalesce(data->'accepted' = 'true'::jsonb, false) as accepted
+        from events
+        where event = 'share_submitted' and data->>'address' = ${address}
+      ) s
+      group by 1, 2`,
+    sql<{ worker: string; best_week: number | null; best_ever: number | null }[]>`
+      select coalesce(data->>'worker', '') as worker,
+        max((data->>'new_best')::float8) filter (where ts >= ${weekStart}::timestamptz) as best_week,
+        max((data->>'new_best')::float8) as best_ever
+      from events
+      where event = 'share_best_diff' and data->>'address' = ${address}
+        and jsonb_typeof(data->'new_best') = 'number'
+      group by 1`,
+    sql<{ worker: string; n: string }[]>`
+      select coalesce(data->>'worker', '') as worker, count(*)::text as n
+      from blocks
+      where data->>'address' = ${address} and data->'accepted' = 'true'::jsonb
+      group by 1`,
+  ]);
   return {
-    worker: row.worker,
+    at: now,
+    weekStart,
+    groups: groups.map((g) => ({
+      ...g,
+      accepted: Number(g.accepted),
+      rejected: Number(g.rejected),
+    })),
+    best: new Map(best.map((b) => [b.worker, { week: b.best_week, ever: b.best_ever }])),
+    blocks: new Map(blocks.map((b) => [b.worker, Number(b.n)])),
+  };
+}
+
+/** Folds groups (all of an address's, or one worker's) into the figures. */
+function fold(
+  groups: ShareGroup[],
+  bests: Array<{ week: number | null; ever: number | null }>,
+  blocks: number,
+): ShareStats {
+  let d1m = 0, d1h = 0, d24h = 0, accepted = 0, rejected = 0;
+  let week: number | null = null;
+  let ever: number | null = null;
+  let lastAccepted: Date | null = null;
+  let latest: ShareGroup | undefined;
+  for (const g of groups) {
+    d1m += g.diff_1m;
+    d1h += g.diff_1h;
+    d24h += g.diff_24h;
+    accepted += g.accepted;
+    rejected += g.rejected;
+    week = maxOrNull(week, g.best_week);
+    ever = maxOrNull(ever, g.best_ever);
+    if (g.last_accepted && (!lastAccepted || g.last_accepted > lastAccepted)) {
+      lastAccepted = g.last_accepted;
+    }
+    if (!latest || g.last_any > latest.last_any) latest = g;
+  }
+  for (const b of bests) {
+    week = maxOrNull(week, b.week);
+    ever = maxOrNull(ever, b.ever);
+  }
+  return {
     hashrate: {
-      "1m": (row.diff_1m * HASHES_PER_DIFF1) / WINDOWS["1m"],
-      "1h": (row.diff_1h * HASHES_PER_DIFF1) / WINDOWS["1h"],
-      "24h": (row.diff_24h * HASHES_PER_DIFF1) / WINDOWS["24h"],
+      "1m": (d1m * HASHES_PER_DIFF1) / WINDOWS["1m"],
+      "1h": (d1h * HASHES_PER_DIFF1) / WINDOWS["1h"],
+      "24h": (d24h * HASHES_PER_DIFF1) / WINDOWS["24h"],
     },
-    shares: { accepted: Number(row.accepted), rejected: Number(row.rejected) },
-    best_share: {
-      week: maxOrNull(row.best_week, best?.best_week ?? null),
-      ever: maxOrNull(row.best_ever, best?.best_ever ?? null),
-    },
+    shares: { accepted, rejected },
+    best_share: { week, ever },
     blocks_found: blocks,
-    last_share_at: row.last_accepted ? row.last_accepted.toISOString() : null,
-    region: row.region,
+    last_share_at: lastAccepted ? lastAccepted.toISOString() : null,
+    region: latest ? latest.region : null,
   };
 }
 
 export interface AddressSummary extends ShareStats {
   workers: number;
   regions_24h: string[];
-  /** Shares of any outcome: 0 means the address never mined here. */
-  shares_seen: number;
 }
 
-/** Figures for a whole address, or for one of its workers when `worker` is given. */
-export async function addressSummary(
-  sql: Sql,
-  address: string,
-  now: Date,
-  worker?: string,
-): Promise<AddressSummary> {
-  const weekStart = isoWeekStart(now);
-  const [rows, best, blocks] = await Promise.all([
-    sql<(StatsRow & { workers: string; seen: string; regions: string[] | null })[]>`
-      select null::text as worker, ${statsColumns(sql, now, weekStart)},
-        count(distinct worker)::text as workers, count(*)::text as seen,
-        array_agg(distinct region order by region)
-          filter (where ts > ${now}::timestamptz - interval '24 hours') as regions
-      from (${sharesOf(sql, address, worker)}) s`,
-    bestDiffEvents(sql, address, weekStart, worker === undefined ? undefined : [worker]),
-    blockCounts(sql, address, worker === undefined ? undefined : [worker]),
-  ]);
-  const row = rows[0];
+/** The whole address; undefined when it has no share and no block stored. */
+export function summarize(data: AddressData): AddressSummary | undefined {
+  const totalBlocks = [...data.blocks.values()].reduce((a, b) => a + b, 0);
+  if (data.groups.length === 0 && totalBlocks === 0) return undefined;
   return {
-    ...toStats(row, best[0], Number(blocks[0]?.n ?? 0)),
-    worker: worker ?? null,
-    workers: Number(row.workers),
-    regions_24h: row.regions ?? [],
-    shares_seen: Number(row.seen),
+    ...fold(data.groups, [...data.best.values()], totalBlocks),
+    workers: new Set(data.groups.map((g) => g.worker)).size,
+    regions_24h: [...new Set(data.groups.filter((g) => g.active_24h).map((g) => g.region))]
+      .sort(),
   };
+}
+
+/** One worker; undefined when it has no share stored. */
+export function workerStats(data: AddressData, worker: string): ShareStats | undefined {
+  const groups = data.groups.filter((g) => g.worker === worker);
+  if (groups.length === 0) return undefined;
+  const best = data.best.get(worker);
+  return fold(groups, best ? [best] : [], data.blocks.get(worker) ?? 0);
 }
 
 export interface Page<T> {
@@ -178,38 +196,19 @@ export interface Page<T> {
   items: T[];
 }
 
-/** One page of an address's workers, by worker name. */
-export async function workerPage(
-  sql: Sql,
-  address: string,
-  now: Date,
+/** One page of the address's workers, by name (code-point order). */
+export function workerPage(
+  data: AddressData,
   limit: number,
   offset: number,
-): Promise<Page<ShareStats & { worker: string }>> {
-  const weekStart = isoWeekStart(now);
-  const rows = await sql<(StatsRow & { total: string })[]>`
-    select worker, count(*) over ()::text as total, ${statsColumns(sql, now, weekStart)}
-    from (${sharesOf(sql, address)}) s
-    group by worker
-    order by worker
-    limit ${limit} offset ${offset}`;
-  if (rows.length === 0) {
-    const [count] = await sql<{ n: string }[]>`
-      select count(distinct worker)::text as n from (${sharesOf(sql, address)}) s`;
-    return { total: Number(count.n), items: [] };
-  }
-  const names = rows.map((r) => r.worker ?? "");
-  const [best, blocks] = await Promise.all([
-    bestDiffEvents(sql, address, weekStart, names),
-    blockCounts(sql, address, names),
-  ]);
-  const bestBy = new Map(best.map((b) => [b.worker, b]));
-  const blocksBy = new Map(blocks.map((b) => [b.worker, Number(b.n)]));
+): Page<ShareStats & { worker: string }> {
+  const names = [...new Set(data.groups.map((g) => g.worker))]
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return {
-    total: Number(rows[0].total),
-    items: rows.map((row) => ({
-      ...toStats(row, bestBy.get(row.worker), blocksBy.get(row.worker) ?? 0),
-      worker: row.worker ?? "",
+    total: names.length,
+    items: names.slice(offset, offset + limit).map((worker) => ({
+      worker,
+      ...workerStats(data, worker)!,
     })),
   };
 }
