@@ -4,7 +4,7 @@
  *   GET /api/v1/miners/:address/workers         its workers, paged (?limit=&offset=)
  *   GET /api/v1/miners/:address/worker?name=    one worker (404 when it never mined)
  *   GET /api/v1/miners/:address/blocks          its blocks, newest first, paged
- *   GET /miners/:address                        the HTML page that shows all of it
+ *   GET /miners/:address                        the HTML page that shows all of it (?rows=)
  *   GET /                                       a form asking for an address
  *   GET /health                                 200 when PostgreSQL answers, else 503
  *   GET /metrics                                Prometheus text
@@ -22,7 +22,7 @@ import { Registry } from "../lib/metrics.ts";
 import { type AddressType, checkAddress, type NetworkName } from "./address.ts";
 import { type CachedValue, TtlCache } from "./cache.ts";
 import { endpointOf, minerApiMetrics } from "./miner_api_metrics.ts";
-import { renderAddressForm, renderMinerPage } from "./page.ts";
+import { PAGE_ROWS, renderAddressForm, renderMinerPage } from "./page.ts";
 import {
   type AddressData,
   blockPage,
@@ -239,7 +239,13 @@ export function createApp(options: MinerApiOptions): Hono {
     if (!check.ok) {
       return c.html(renderAddressForm(network, `invalid ${network} address: ${check.error}`), 400);
     }
-    return c.html(renderMinerPage(check.address, network), 200, {
+    let rows: number;
+    try {
+      rows = intParam(c, "rows", PAGE_ROWS, 1, PAGE_LIMIT_MAX);
+    } catch (error) {
+      return c.html(renderAddressForm(network, (error as Error).message), 400);
+    }
+    return c.html(renderMinerPage(check.address, network, rows), 200, {
       "cache-control": "public, max-age=300",
     });
   });

@@ -3,7 +3,8 @@
  * the figures. Every figure cell carries `data-field` (its path in the API
  * answer) and `data-value` (the raw value), and the text a person reads; the
  * body's `data-state` goes from `loading` to `ready` (or `not-found`,
- * `error`) once every table is filled, which is what the browser test waits for.
+ * `error`) once every table is filled, which is what the browser test waits for;
+ * each table's `data-offset` says which page it shows.
  */
 
 import type { NetworkName } from "./address.ts";
@@ -128,12 +129,16 @@ async function main() {
   document.getElementById("as-of").textContent = "Figures as of " + when(summary.body.as_of);
   const loadWorkers = async (offset) => {
     const a = await getJson(base + "/workers?limit=" + PAGE + "&offset=" + offset);
-    fillRows(document.getElementById("workers"), a.body.workers, WORKER_COLUMNS);
+    const tbody = document.getElementById("workers");
+    fillRows(tbody, a.body.workers, WORKER_COLUMNS);
+    tbody.dataset.offset = String(a.body.offset);
     pager("workers", a.body, loadWorkers);
   };
   const loadBlocks = async (offset) => {
     const a = await getJson(base + "/blocks?limit=" + PAGE + "&offset=" + offset);
-    fillRows(document.getElementById("blocks"), a.body.blocks, BLOCK_COLUMNS);
+    const tbody = document.getElementById("blocks");
+    fillRows(tbody, a.body.blocks, BLOCK_COLUMNS);
+    tbody.dataset.offset = String(a.body.offset);
     pager("blocks", a.body, loadBlocks);
   };
   await Promise.all([loadWorkers(0), loadBlocks(0)]);
@@ -145,10 +150,14 @@ main().catch((error) => {
 });
 `;
 
-/** Rows per page of the workers and blocks tables. */
+/** Rows per page of the workers and blocks tables, unless the page's `?rows=` says otherwise. */
 export const PAGE_ROWS = 10;
 
-export function renderMinerPage(address: string, network: NetworkName): string {
+export function renderMinerPage(
+  address: string,
+  network: NetworkName,
+  rows: number = PAGE_ROWS,
+): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -175,7 +184,7 @@ export function renderMinerPage(address: string, network: NetworkName): string {
 </table>
 <script>
 const ADDRESS = ${scriptJson(address)};
-const PAGE = ${PAGE_ROWS};
+const PAGE = ${rows};
 ${SCRIPT}
 </script>
 </body>

@@ -12,7 +12,13 @@ import { waitFor } from "../../stack/lib/ports.ts";
 import { PAGE_ROWS } from "../../functions/miner-api/page.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { Browser, chromiumInstalled } from "./_chromium.ts";
-import { ADDRESS_A, ADDRESS_UNKNOWN, startMinerApi, startMinerWorld } from "./_miner_api.ts";
+import {
+  ADDRESS_A,
+  ADDRESS_B,
+  ADDRESS_UNKNOWN,
+  startMinerApi,
+  startMinerWorld,
+} from "./_miner_api.ts";
 import { ROOT } from "./_functions.ts";
 
 interface ShownCell {
@@ -66,6 +72,16 @@ function checkCell(cell: ShownCell, expected: unknown, where: string): void {
   }
 }
 
+/** Waits (bounded) until the page has left `loading`; returns its state. */
+function waitForState(browser: Browser, what: string): Promise<string> {
+  return waitFor(
+    () =>
+      browser.evaluate<string>("document.body ? document.body.dataset.state : ''")
+        .then((s) => (s && s !== "loading" ? s : undefined)),
+    { timeoutMs: 60_000, intervalMs: 100, what },
+  );
+}
+
 const CELLS = (selector: string) =>
   `[...document.querySelectorAll(${JSON.stringify(selector)})].map((tr) =>
      [...tr.querySelectorAll("td")].map((td) =>
@@ -90,13 +106,7 @@ requires({
       const base = `http://127.0.0.1:${api.port}`;
       browser = await Browser.launch();
       await browser.navigate(`${base}/miners/${ADDRESS_A}`);
-      const state = await waitFor(
-        () =>
-          browser!.evaluate<string>("document.body ? document.body.dataset.state : ''")
-            .then((s) => (s && s !== "loading" ? s : undefined)),
-        { timeoutMs: 60_000, intervalMs: 100, what: "the page to render its figures" },
-      );
-      assertEquals(state, "ready");
+      assertEquals(await waitForState(browser, "the page to render its figures"), "ready");
       const shown = await browser.evaluate<{
         summary: ShownCell[][];
         workers: ShownCell[][];
@@ -153,15 +163,42 @@ requires({
       ok(size > 10_000, `screenshot is ${size} bytes`);
       console.log(`miner page screenshot: ${screenshot} (${size} bytes)`);
 
+      // Paging in the page: B's seven workers three at a time, through "next".
+      await browser.navigate(`${base}/miners/${ADDRESS_B}?rows=3`);
+      assertEquals(await waitForState(browser, "the paged page"), "ready");
+      const pages: string[][] = [];
+      for (const offset of [0, 3, 6]) {
+        if (offset > 0) {
+          await browser.evaluate("document.getElementById('workers-next').click()");
+        }
+        await waitFor(
+          () =>
+            browser!.evaluate<string>("document.getElementById('workers').dataset.offset")
+              .then((o) => o === String(offset)),
+          { timeoutMs: 60_000, intervalMs: 100, what: `the workers page at offset ${offset}` },
+        );
+        const rows: ShownCell[][] = await browser.evaluate(CELLS("#workers tr"));
+        const api = await getJson(`/api/v1/miners/${ADDRESS_B}/workers?limit=3&offset=${offset}`);
+        rows.forEach((row, i) => {
+          for (const cell of row) checkCell(cell, at(api.workers[i], cell.field), `B worker ${i}`);
+        });
+        pages.push(rows.map((row) => row[0].value as string));
+        const info: string = await browser.evaluate(
+          "document.getElementById('workers-page').textContent",
+        );
+        assertEquals(info, `${offset + 1}–${offset + rows.length} of 7`);
+      }
+      assertEquals(pages, [["w1", "w2", "w3"], ["w4", "w5", "w6"], ["w7"]]);
+      assertEquals(
+        await browser.evaluate<boolean[]>(
+          "['workers-prev', 'workers-next'].map((id) => document.getElementById(id).disabled)",
+        ),
+        [false, true],
+      );
+
       // An address that never mined: the page says so.
       await browser.navigate(`${base}/miners/${ADDRESS_UNKNOWN}`);
-      const unknown = await waitFor(
-        () =>
-          browser!.evaluate<string>("document.body ? document.body.dataset.state : ''")
-            .then((s) => (s && s !== "loading" ? s : undefined)),
-        { timeoutMs: 60_000, intervalMs: 100, what: "the unknown address's page" },
-      );
-      assertEquals(unknown, "not-found");
+      assertEquals(await waitForState(browser, "the unknown address's page"), "not-found");
       const message = await browser.evaluate<string>(
         "document.getElementById('message').textContent",
       );

@@ -194,6 +194,9 @@ requires({
         const page = await app.request("/miners/bcrt1qbad");
         assertEquals(page.status, 400);
         match(await page.text(), /invalid regtest address/);
+        const rows = await app.request(`/miners/${ADDRESS_A}?rows=500`);
+        assertEquals(rows.status, 400);
+        match(await rows.text(), /rows must be an integer 1-100, got &#39;500&#39;/);
       });
 
       await t.step("unknown address: 404 summary, empty lists", async () => {
