@@ -114,7 +114,12 @@ export class Browser {
     });
   }
 
+  /**
+   * Starts loading `url`. The old document is marked first (`window.__tbgLeft`),
+   * so a caller waiting on a condition can tell it from the new one.
+   */
   async navigate(url: string): Promise<void> {
+    await this.evaluate("window.__tbgLeft = true");
     const result = await this.send("Page.navigate", { url }, true);
     if (result.errorText) throw new Error(`navigate ${url}: ${result.errorText}`);
   }

@@ -72,11 +72,13 @@ function checkCell(cell: ShownCell, expected: unknown, where: string): void {
   }
 }
 
-/** Waits (bounded) until the page has left `loading`; returns its state. */
+/** Waits (bounded) until the new page has left `loading`; returns its state. */
 function waitForState(browser: Browser, what: string): Promise<string> {
   return waitFor(
     () =>
-      browser.evaluate<string>("document.body ? document.body.dataset.state : ''")
+      browser.evaluate<string>(
+        "window.__tbgLeft || !document.body ? '' : document.body.dataset.state",
+      )
         .then((s) => (s && s !== "loading" ? s : undefined)),
     { timeoutMs: 60_000, intervalMs: 100, what },
   );
