@@ -8,9 +8,11 @@
  * Starts a throwaway PostgreSQL (tests/harness), applies the collector's
  * migrations (with the 004 address indexes), bulk-inserts `--others` share
  * rows spread over 1000 other addresses, then for each size adds that many
- * shares (8 workers, over the last 2 days) and 20 blocks for one address and
+ * shares (8 workers, over the last 30 days) and 20 blocks for one address and
  * times `--samples` requests per endpoint through the app (TTL 0: every
- * request reads PostgreSQL), then the same summary with the cache on.
+ * request reads PostgreSQL, history included), the read of an address once
+ * its history (shares older than 25 h) is cached, i.e. every TTL after the
+ * first, and the same summary from the cache.
  * Rows go in with the collector's schema directly (generate_series), not
  * through the collector: this measures reads. Figures only; nothing asserts.
  */
@@ -19,6 +21,12 @@ import postgres from "postgres";
 import { startPostgres } from "../tests/harness/postgres.ts";
 import { allMigrations, migrate } from "../functions/collector/migrate.ts";
 import { createApp } from "../functions/miner-api/app.ts";
+import {
+  historyBoundary,
+  isoWeekStart,
+  loadAddress,
+  shareGroups,
+} from "../functions/miner-api/queries.ts";
 import { createLogger } from "../functions/lib/log.ts";
 
 function option(name: string, fallback: string): string {
@@ -41,23 +49,29 @@ async function time(
   path: string,
   samples: number,
 ): Promise<string> {
-  const ms: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const started = performance.now();
+  return await timeOf(async () => {
     const res = await app.request(path);
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
+  }, samples);
+}
+
+async function timeOf(fn: () => Promise<unknown>, samples: number): Promise<string> {
+  const ms: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await fn();
     ms.push(performance.now() - started);
   }
   ms.sort((a, b) => a - b);
   return `p50 ${quantile(ms, 0.5).toFixed(2)} ms  p95 ${quantile(ms, 0.95).toFixed(2)} ms`;
 }
 
-/** `n` share rows of `address` (a SQL expression per row number g), ts spread over 2 days. */
+/** `n` share rows of `address` (else of 1000 others), ts spread over the last 30 days. */
 async function insertShares(sql: postgres.Sql, n: number, address: string | null) {
   await sql`
     insert into events (event_id, ts, event, source, region, pool_instance, boot_id, seq, data)
-    select gen_random_uuid(), now() - (g % 172800) * interval '1 second', 'share_submitted',
+    select gen_random_uuid(), now() - (g::float8 / ${n}) * interval '30 days', 'share_submitted',
       'hosted', (array['eu','us-east','asia'])[1 + g % 3], 'bench',
       '00000000-0000-4000-8000-000000000000', g,
       jsonb_build_object(
@@ -106,6 +120,15 @@ async function main() {
         `  workers page (uncached)   ${await time(uncached, `${base}/workers`, SAMPLES)}`,
       );
       console.log(`  blocks page (uncached)    ${await time(uncached, `${base}/blocks`, SAMPLES)}`);
+      const at = new Date();
+      const history = await shareGroups(sql, ADDRESS, at, isoWeekStart(at), {
+        upTo: historyBoundary(at),
+      });
+      const recentOnly = await timeOf(
+        () => loadAddress(sql, ADDRESS, new Date(), () => Promise.resolve(history)),
+        SAMPLES,
+      );
+      console.log(`  read, history cached      ${recentOnly}`);
       const cached = createApp({
         sql,
         network: "regtest",

@@ -27,6 +27,8 @@ import {
   type AddressData,
   blockPage,
   loadAddress,
+  type ShareGroup,
+  shareGroups,
   summarize,
   workerPage,
   workerStats,
@@ -45,6 +47,8 @@ export interface MinerApiOptions {
 export const PAGE_LIMIT_DEFAULT = 25;
 export const PAGE_LIMIT_MAX = 100;
 export const PAGE_OFFSET_MAX = 100_000;
+/** How long an address's share history (see historyBoundary) is kept. */
+const HISTORY_TTL_MS = 3_600_000;
 /** A 400 depends only on the request and the network: clients may keep it a day. */
 const BAD_REQUEST_MAX_AGE = 86_400;
 
@@ -85,9 +89,19 @@ export function createApp(options: MinerApiOptions): Hono {
   const now = options.now ?? (() => new Date());
   const ttl = options.cacheTtlSeconds;
   const cache = new TtlCache<unknown>(ttl * 1000, options.cacheMaxEntries);
+  // Share groups older than the history boundary change only when late rows
+  // arrive: read once an hour per address (none kept when caching is off).
+  const historyCache = new TtlCache<ShareGroup[]>(
+    ttl === 0 ? 0 : HISTORY_TTL_MS,
+    options.cacheMaxEntries,
+  );
   const registry = new Registry();
   const metrics = minerApiMetrics(registry);
-  registry.gaugeFn("miner_api_cache_entries", "Entries held in the cache", () => cache.size);
+  registry.gaugeFn(
+    "miner_api_cache_entries",
+    "Entries held in the cache",
+    () => cache.size + historyCache.size,
+  );
   const app = new Hono();
 
   app.use("*", async (c, next) => {
@@ -111,7 +125,18 @@ export function createApp(options: MinerApiOptions): Hono {
 
   /** The address's data: every share figure of it and its workers comes from this. */
   function addressData(address: string): Promise<CachedValue<AddressData>> {
-    return fromCache(`address ${address}`, () => loadAddress(sql, address, now()));
+    return fromCache(`address ${address}`, () => {
+      const at = now();
+      return loadAddress(sql, address, at, async (a, boundary, weekStart) => {
+        const key = `${a} ${boundary.toISOString()} ${weekStart.toISOString()}`;
+        const got = await historyCache.get(
+          key,
+          () => shareGroups(sql, a, at, weekStart, { upTo: boundary }),
+        );
+        metrics.history.inc(1, { result: got.fresh ? "miss" : "hit" });
+        return got.value;
+      });
+    });
   }
 
   /** A JSON answer with the cache headers of the data it was made from. */

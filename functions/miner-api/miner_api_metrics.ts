@@ -16,6 +16,10 @@ export function minerApiMetrics(registry: Registry) {
       "miner_api_cache_total",
       "Answers served from the cache (result=hit) or computed (result=miss)",
     ),
+    history: registry.counter(
+      "miner_api_history_total",
+      "Reads of an address's shares older than 25 h: from the hourly cache (hit) or PostgreSQL (miss)",
+    ),
     computeSeconds: registry.counter(
       "miner_api_compute_seconds_total",
       "Time spent computing answers from PostgreSQL (divide by the misses for the mean)",

@@ -66,37 +66,82 @@ function maxOrNull(a: number | null, b: number | null): number | null {
   return Math.max(a, b);
 }
 
+type GroupRow = Omit<ShareGroup, "accepted" | "rejected"> & { accepted: string; rejected: string };
+
 /**
- * Everything about one address, in three indexed reads: its shares grouped
- * per (worker, region) in one pass (hash aggregate, no sort), its
- * share_best_diff events and its accepted blocks per worker. The answers are
- * folded from this in memory, so the summary, a worker and a workers page
- * cost the same one scan of the address's shares.
+ * Shares older than this are "history": an hour boundary 25 h back, so every
+ * hashrate window lies after it and it moves once an hour.
  */
-export async function loadAddress(sql: Sql, address: string, now: Date): Promise<AddressData> {
+export function historyBoundary(now: Date): Date {
+  const hour = 3_600_000;
+  return new Date(Math.floor(now.getTime() / hour) * hour - 25 * hour);
+}
+
+/**
+ * One address's shares grouped per (worker, region) in one pass (hash
+ * aggregate, no sort), those after `after` or those up to `upTo`.
+ */
+export async function shareGroups(
+  sql: Sql,
+  address: string,
+  now: Date,
+  weekStart: Date,
+  range: { after: Date } | { upTo: Date },
+): Promise<ShareGroup[]> {
+  const rows = await sql<GroupRow[]>`
+    select coalesce(worker, '') as worker, region,
+      coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '60 seconds'), 0)::float8 as diff_1m,
+      coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '1 hour'), 0)::float8 as diff_1h,
+      coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '24 hours'), 0)::float8 as diff_24h,
+      count(*) filter (where accepted)::text as accepted,
+      count(*) filter (where not accepted)::text as rejected,
+      max(sdiff) filter (where accepted and ts >= ${weekStart}::timestamptz) as best_week,
+      max(sdiff) filter (where accepted) as best_ever,
+      max(ts) filter (where accepted) as last_accepted,
+      max(ts) as last_any,
+      bool_or(ts > ${now}::timestamptz - interval '24 hours') as active_24h
+    from (
+      select ts, region, data->>'worker' as worker,
+        case when jsonb_typeof(data->'diff') = 'number' then (data->>'diff')::float8 else 0 end as diff,
+        case when jsonb_typeof(data->'sdiff') = 'number' then (data->>'sdiff')::float8 end as sdiff,
+        coalesce(data->'accepted' = 'true'::jsonb, false) as accepted
+      from events
+      where event = 'share_submitted' and data->>'address' = ${address}
+        and ${
+    "after" in range ? sql`ts > ${range.after}::timestamptz` : sql`ts <= ${range.upTo}::timestamptz`
+  }
+    ) s
+    group by 1, 2`;
+  return rows.map((g) => ({ ...g, accepted: Number(g.accepted), rejected: Number(g.rejected) }));
+}
+
+/** The history part of an address's share groups (see historyBoundary); may come from a cache. */
+export type HistorySource = (
+  address: string,
+  boundary: Date,
+  weekStart: Date,
+) => Promise<ShareGroup[]>;
+
+/**
+ * Everything about one address, in four indexed reads: its shares grouped
+ * per (worker, region), split at historyBoundary (the history part from
+ * `history`, which the app caches for an hour, the recent part read every
+ * time), its share_best_diff events and its accepted blocks per worker. The
+ * answers are folded from this in memory, so the summary, a worker and a
+ * workers page cost the same reads.
+ */
+export async function loadAddress(
+  sql: Sql,
+  address: string,
+  now: Date,
+  history: HistorySource = (a, boundary, week) =>
+    shareGroups(sql, a, now, week, { upTo: boundary }),
+): Promise<AddressData> {
   const weekStart = isoWeekStart(now);
-  const [groups, best, blocks] = await Promise.all([
-    sql<(Omit<ShareGroup, "accepted" | "rejected"> & { accepted: string; rejected: string })[]>`
-      select coalesce(worker, '') as worker, region,
-        coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '60 seconds'), 0)::float8 as diff_1m,
-        coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '1 hour'), 0)::float8 as diff_1h,
-        coalesce(sum(diff) filter (where accepted and ts > ${now}::timestamptz - interval '24 hours'), 0)::float8 as diff_24h,
-        count(*) filter (where accepted)::text as accepted,
-        count(*) filter (where not accepted)::text as rejected,
-        max(sdiff) filter (where accepted and ts >= ${weekStart}::timestamptz) as best_week,
-        max(sdiff) filter (where accepted) as best_ever,
-        max(ts) filter (where accepted) as last_accepted,
-        max(ts) as last_any,
-        bool_or(ts > ${now}::timestamptz - interval '24 hours') as active_24h
-      from (
-        select ts, region, data->>'worker' as worker,
-          case when jsonb_typeof(data->'diff') = 'number' then (data->>'diff')::float8 else 0 end as diff,
-          case when jsonb_typeof(data->'sdiff') = 'number' then (data->>'sdiff')::float8 end as sdiff,
-          coalesce(data->'accepted' = 'true'::jsonb, false) as accepted
-        from events
-        where event = 'share_submitted' and data->>'address' = ${address}
-      ) s
-      group by 1, 2`,
+  const boundary = historyBoundary(now);
+  const [old, recent, best, blocks] = await Promise.all([
+    history(address, boundary, weekStart),
+    shareGroups(sql, address, now, weekStart, { after: boundary }),
     sql<{ worker: string; best_week: number | null; best_ever: number | null }[]>`
       select coalesce(data->>'worker', '') as worker,
         max((data->>'new_best')::float8) filter (where ts >= ${weekStart}::timestamptz) as best_week,
@@ -114,11 +159,7 @@ export async function loadAddress(sql: Sql, address: string, now: Date): Promise
   return {
     at: now,
     weekStart,
-    groups: groups.map((g) => ({
-      ...g,
-      accepted: Number(g.accepted),
-      rejected: Number(g.rejected),
-    })),
+    groups: [...old, ...recent],
     best: new Map(best.map((b) => [b.worker, { week: b.best_week, ever: b.best_ever }])),
     blocks: new Map(blocks.map((b) => [b.worker, Number(b.n)])),
   };

@@ -9,6 +9,7 @@ import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { createApp } from "../../functions/miner-api/app.ts";
 import { createLogger } from "../../functions/lib/log.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
+import { waitFor } from "../../stack/lib/ports.ts";
 import {
   ADDRESS_A,
   ADDRESS_B,
@@ -253,6 +254,41 @@ requires({
         assertEquals((await blocks("limit=1")).headers.get("x-cache"), "HIT");
       });
 
+      await t.step(
+        "history: shares older than 25 h are read once an hour, recent ones per TTL",
+        async () => {
+          const app1 = appFor(world, 1);
+          const before = (await json(await app1.request(`/api/v1/miners/${ADDRESS_B}`))).body;
+          // A late row of three days ago (history) and a new one (recent), both accepted.
+          await world.send([
+            {
+              region: "eu",
+              event: "share_submitted",
+              ago: 3 * 86_400,
+              data: { address: ADDRESS_B, worker: "w1", diff: 1, sdiff: 9e9, accepted: true },
+            },
+            {
+              region: "eu",
+              event: "share_submitted",
+              ago: 2,
+              data: { address: ADDRESS_B, worker: "w1", diff: 1, sdiff: 1, accepted: true },
+            },
+          ]);
+          // After the 1 s TTL the recent share shows; the cached history does not have the late one.
+          const after = await waitFor(async () => {
+            const body = (await json(await app1.request(`/api/v1/miners/${ADDRESS_B}`))).body;
+            return body.shares.accepted > before.shares.accepted ? body : undefined;
+          }, { timeoutMs: 30_000, intervalMs: 200, what: "the recent share in the summary" });
+          assertEquals(after.shares.accepted, before.shares.accepted + 1);
+          assertEquals(after.best_share.ever, before.best_share.ever);
+          // Without a cache both count at once.
+          const all =
+            (await json(await appFor(world, 0).request(`/api/v1/miners/${ADDRESS_B}`))).body;
+          assertEquals(all.shares.accepted, before.shares.accepted + 2);
+          assertEquals(all.best_share.ever, 9e9);
+        },
+      );
+
       await t.step("health and the page", async () => {
         const health = await get("/health");
         assertEquals([health.status, health.body.status, health.body.network], [
@@ -287,7 +323,9 @@ requires({
         assertEquals(sample('miner_api_requests_total{endpoint="blocks",status="400"}'), 1);
         assertEquals(sample('miner_api_cache_total{result="hit"}'), 1);
         assertEquals(sample('miner_api_cache_total{result="miss"}'), 2);
-        assertEquals(sample("miner_api_cache_entries"), 2);
+        // two addresses, each its answer data and its hourly share history
+        assertEquals(sample("miner_api_cache_entries"), 4);
+        assertEquals(sample('miner_api_history_total{result="miss"}'), 2);
         ok(sample("miner_api_compute_seconds_total")! > 0);
         ok(!text.includes(ADDRESS_A), "no address in any label");
       });
