@@ -23,15 +23,13 @@ import { type AddressType, checkAddress, type NetworkName } from "./address.ts";
 import { type CachedValue, TtlCache } from "./cache.ts";
 import { endpointOf, minerApiMetrics } from "./miner_api_metrics.ts";
 import { PAGE_ROWS, renderAddressForm, renderMinerPage } from "./page.ts";
+import { summarize, workerPage, workerStats } from "./figures.ts";
 import {
   type AddressData,
   blockPage,
   loadAddress,
   type ShareGroup,
   shareGroups,
-  summarize,
-  workerPage,
-  workerStats,
 } from "./queries.ts";
 
 export interface MinerApiOptions {
