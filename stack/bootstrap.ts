@@ -71,6 +71,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   // `promtool check metrics` / `check rules` / `test rules` in the Prometheus tests; the
   // package's prometheus service stays down (policy-rc.d above), we only want the tool
   commandRequirement("promtool", "prometheus"),
+  // the miner page's browser test (tests/functions/miner_api_browser_test.ts), headless
+  fileRequirement("/usr/bin/chromium", "chromium"),
 ];
 
 function say(line: string): void {

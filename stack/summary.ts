@@ -23,6 +23,9 @@ export function connectionSummary(config: StackConfig, databaseUrl: string): str
       port(portKey(config.regions[0], "stratum"))
     } --user ${miningSettings(config).minerAddress}.rig1`,
     `Health monitor  http://127.0.0.1:${port("health")}/  (JSON: /health)`,
+    `Miner view      http://127.0.0.1:${port("miner_api")}/miners/${
+      miningSettings(config).minerAddress
+    }  (JSON: /api/v1/miners/<address>)`,
     `PostgreSQL      ${databaseUrl}`,
     `Redis           redis://127.0.0.1:${port("redis")}`,
     `NATS            nats://127.0.0.1:${port("nats")}  (monitor http://127.0.0.1:${

@@ -1,7 +1,7 @@
 /**
  * What `deno task up` runs, as data: one `ServiceSpec` per process, grouped by
  * region, with dependencies and readiness probes. Shared: NATS (stream created
- * once it is ready), Redis, PostgreSQL, the collector and the health monitor.
+ * once it is ready), Redis, PostgreSQL, the collector, the miner API and the health monitor.
  * Per region: a regtest node, a publisher and an engine (topology_engine.ts);
  * per relay region a latency bridge (topology_bridges.ts), the only path to
  * eu; in every region a demo CPU miner unless switched off (topology_miner.ts).
@@ -29,6 +29,7 @@ import type { ServiceSpec } from "./supervisor/types.ts";
 import { bridgePort, bridgeServiceName, bridgeServices } from "./topology_bridges.ts";
 import { engineService, engineServiceName, miningSettings } from "./topology_engine.ts";
 import { demoMinerRegions, minerService } from "./topology_miner.ts";
+import { minerApiService } from "./topology_miner_api.ts";
 import { collectorService, healthService, publisherService } from "./topology_pipeline.ts";
 import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
@@ -163,6 +164,7 @@ export async function buildTopology(config: StackConfig): Promise<Topology> {
   const postgres = await postgresService(config, notes);
   const services: ServiceSpec[] = [natsService(config), redisService(config), postgres];
   services.push(collectorService(config, postgres.endpoint));
+  services.push(minerApiService(config, postgres.endpoint));
   services.push(...bridgeServices(config));
   for (const region of config.regions) services.push(publisherService(config, region));
   if (!config.bitcoin) {

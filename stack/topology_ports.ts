@@ -1,8 +1,9 @@
 /**
  * The native stack's port scheme. Everything listens on 127.0.0.1.
  *
- *   shared services:  base + offset       (health 20090, collector 20102, redis 20379,
- *                                          nats 20422, postgres 20432, nats monitor 20822)
+ *   shared services:  base + offset       (health 20090, miner API 20091, collector 20102,
+ *                                          redis 20379, nats 20422, postgres 20432,
+ *                                          nats monitor 20822)
  *   region R:         base + 1000 * (R.index + 1) + offset
  *                     (eu 21xxx, us-east 22xxx, asia 23xxx: engine metrics x100, publisher
  *                     x101, stratum x333, bitcoin RPC x443, P2P x444, bridges x522/x544/x581,
@@ -22,6 +23,7 @@ export const DEFAULT_PORT_BASE = 20000;
 /** Offsets from the base for services every region shares. */
 export const SHARED_PORT_OFFSETS: Readonly<Record<string, number>> = {
   health: 90,
+  miner_api: 91,
   collector_metrics: 102,
   redis: 379,
   nats: 422,

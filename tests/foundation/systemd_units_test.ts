@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { COLLECTOR_ENV_VARS } from "../../functions/collector/config.ts";
 import { HEALTH_ENV_VARS } from "../../functions/health/config.ts";
+import { MINER_API_ALLOW_ENV } from "../../functions/miner-api/config.ts";
 import { PUBLISHER_ENV_VARS } from "../../functions/publisher/config.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -76,6 +77,8 @@ const FUNCTIONS: Record<string, { dir: string; vars: readonly string[]; allEnv?:
     allEnv: "process.env keys",
   },
   "tbg-health.service": { dir: "functions/health", vars: HEALTH_ENV_VARS },
+  // Its variables and those postgres.js reads for what DATABASE_URL leaves unset.
+  "tbg-miner-api.service": { dir: "functions/miner-api", vars: MINER_API_ALLOW_ENV },
 };
 const ENGINE_UNIT = "tbg-ckpool@.service";
 

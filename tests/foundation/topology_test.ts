@@ -6,6 +6,8 @@ import { parseRegions, REGIONS } from "../../stack/topology_regions.ts";
 import { startLevels } from "../../stack/supervisor/order.ts";
 import type { ServiceSpec } from "../../stack/supervisor/types.ts";
 import { requires } from "../harness/permissions.ts";
+import { MINER_API_ALLOW_ENV } from "../../functions/miner-api/config.ts";
+import { minerApiService } from "../../stack/topology_miner_api.ts";
 import type { StackConfig } from "../../stack/topology_types.ts";
 import { bridgePort, bridgeRoutes } from "../../stack/topology_bridges.ts";
 import { demoMinerRegions } from "../../stack/topology_miner.ts";
@@ -34,6 +36,7 @@ Deno.test("ports: the default scheme puts shared services at 20xxx and regions a
   assert.equal(plan.get("nats"), 20422);
   assert.equal(plan.get("redis"), 20379);
   assert.equal(plan.get("postgres"), 20432);
+  assert.equal(plan.get("miner_api"), 20091);
   assert.equal(plan.get("eu.bitcoin_rpc"), 21443);
   assert.equal(plan.get("us-east.stratum"), 22333);
   assert.equal(plan.get("asia.relay"), 23881);
@@ -171,6 +174,23 @@ requires({
     ) as { tasks: Record<string, string> };
     const allowed = /--allow-env=(\S+)/.exec(deno.tasks.publisher)?.[1].split(",");
     assert.deepEqual(PUBLISHER_ENV_VARS, allowed);
+  },
+});
+
+requires({
+  name: "miner api: the stack and its deno.json task grant the same variables",
+  permissions: ["read"],
+  fn() {
+    const deno = JSON.parse(
+      Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)),
+    ) as { tasks: Record<string, string> };
+    const allowed = /--allow-env=(\S+)/.exec(deno.tasks["miner-api"])?.[1].split(",");
+    assert.deepEqual(MINER_API_ALLOW_ENV, allowed);
+    const spec = minerApiService(stackConfig({}), "postgres://tbg@127.0.0.1:20432/tbg");
+    const args = spec.command().args;
+    assert.ok(args.includes(`--allow-env=${allowed!.join(",")}`));
+    assert.ok(args.includes("--allow-net=127.0.0.1:20091,127.0.0.1:20432"));
+    assert.deepEqual(spec.dependsOn, ["collector"]);
   },
 });
 

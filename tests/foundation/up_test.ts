@@ -1,10 +1,11 @@
 /**
  * `deno task up` end to end: the real supervisor with the real topology (three
  * regions: nodes, bridges, engines, publishers, NATS, collector, Redis,
- * PostgreSQL, health monitor, demo miner) in a temp data dir on free ports.
+ * PostgreSQL, miner API, health monitor, demo miner) in a temp data dir on free ports.
  * `--once` starts everything, prints the table and exits 0 after a clean stop.
  * A long-running stack carries the demo miner's shares from the eu engine
- * through publisher -> NATS -> collector into PostgreSQL, reports eu healthy,
+ * through publisher -> NATS -> collector into PostgreSQL, shows them in the
+ * miner API, reports eu healthy,
  * restarts a killed child and stops everything on SIGTERM.
  */
 
@@ -21,6 +22,7 @@ const EXPECTED = [
   "redis",
   "postgres",
   "collector",
+  "miner-api",
   "health",
   ...["eu", "us-east", "asia"].flatMap((r) => [`bitcoind-${r}`, `publisher-${r}`, `ckpool-${r}`]),
   "bridge-us-east",
@@ -117,6 +119,7 @@ requires({
         assert.match(out, new RegExp(`^  ${region}\\s+stratum\\+tcp://127\\.0\\.0\\.1:\\d+`, "m"));
       }
       assert.match(out, /Health monitor\s+http:\/\/127\.0\.0\.1:\d+\//);
+      assert.match(out, /Miner view\s+http:\/\/127\.0\.0\.1:\d+\/miners\/bcrt1/);
       // The relay engines' configs point at eu only through their bridges.
       const config = JSON.parse(
         Deno.readTextFileSync(`${run.stackDir}/ckpool-us-east/ckpool.json`),
@@ -177,6 +180,15 @@ requires({
         intervalMs: 500,
         what: "share_submitted events from eu in PostgreSQL",
       });
+      // The same shares in the demo miner's own view (the table names its page).
+      const view = /Miner view\s+(http:\/\/127\.0\.0\.1:\d+)\/miners\/(\S+)/.exec(run.output())!;
+      const figures = await waitFor(async () => {
+        const res = await fetch(`${view[1]}/api/v1/miners/${view[2]}`).catch(() => undefined);
+        const body = await res?.json().catch(() => undefined);
+        return res?.status === 200 && body.shares.accepted > 0 ? body : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 500, what: "the demo miner's shares in the miner API" });
+      assert.ok(figures.hashrate["24h"] > 0, JSON.stringify(figures));
+      assert.ok(["eu", "us-east", "asia"].includes(figures.region), JSON.stringify(figures));
       const healthUrl = /^(http:\/\/127\.0\.0\.1:\d+\/)/.exec(endpointOf(services, "health"))![1];
       await waitFor(async () => (await regionStatus(healthUrl, "eu")) === "healthy", {
         timeoutMs: 30_000,

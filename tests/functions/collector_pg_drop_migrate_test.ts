@@ -67,6 +67,7 @@ requires({
         "001_events",
         "002_blocks",
         "003_event_sources",
+        "004_miner_lookup",
         "100_timescale_hypertable",
       ]);
       // The harness preloads TimescaleDB wherever it is installed: a hypertable

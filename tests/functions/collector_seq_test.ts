@@ -29,6 +29,7 @@ requires({
         "001_events",
         "002_blocks",
         "003_event_sources",
+        "004_miner_lookup",
         "100_timescale_hypertable",
       ]);
       assertEquals((await migrate(sql, await allMigrations())).applied, []);
