@@ -5,7 +5,7 @@
  * reads past the budget), and every refusal with its specific reason: a
  * wrong pin, an expired pinned certificate, a CA that did not sign the
  * certificate, a plaintext peer on a TLS port and a TLS peer on a plaintext
- * one.
+ * one; a renewed certificate served without a restart.
  *
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
@@ -419,6 +419,48 @@ static void test_a_tls_peer_on_a_plaintext_port_is_refused(void **state)
 	relay_tls_free(ct);
 }
 
+/* One connection attempt from a client with ct; true when the link came up. */
+static bool link_comes_up(struct relay_tls *st, struct relay_tls *ct)
+{
+	struct end server, client;
+	bool up;
+
+	open_pair(&server, &client, st, ct);
+	queue(&client, RELAY_HELLO, 40);
+	for (double until = now_monotonic() + PUMP_S;
+	     now_monotonic() < until && server.frames < 1 && server.st == RELAY_LINK_OK
+	     && client.st == RELAY_LINK_OK;) {
+		step(&server);
+		step(&client);
+	}
+	up = server.frames == 1;
+	close_pair(&server, &client);
+	return up;
+}
+
+static void test_a_renewed_certificate_is_served_without_restart(void **state)
+{
+	struct pem_pair old = leaf("rotating", NULL, NULL, -60, 3600);
+	struct pem_pair next = leaf("rotating-next", NULL, NULL, -60, 3600);
+	char next_pin[RELAY_TLS_PIN_HEX + 1];
+	struct relay_tls *st = server_for(&old), *ct;
+	bool up = false;
+
+	(void)state;
+	assert_int_equal(relay_tls_cert_pin(next.cert, next_pin), 0);
+	ct = client_with_pin(next_pin);
+	assert_false(link_comes_up(st, ct));   /* still the old key */
+	/* the operator moves the new pair over the served files */
+	assert_int_equal(rename(next.key, old.key), 0);
+	assert_int_equal(rename(next.cert, old.cert), 0);
+	/* the files are checked at most once a second, when a connection comes */
+	for (double until = now_monotonic() + PUMP_S; !up && now_monotonic() < until;)
+		up = link_comes_up(st, ct);
+	assert_true(up);
+	relay_tls_free(st);
+	relay_tls_free(ct);
+}
+
 static int make_dir(void **state)
 {
 	(void)state;
@@ -446,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_a_certificate_from_another_ca_is_refused),
 		cmocka_unit_test(test_a_plaintext_peer_on_a_tls_port_is_named),
 		cmocka_unit_test(test_a_tls_peer_on_a_plaintext_port_is_refused),
+		cmocka_unit_test(test_a_renewed_certificate_is_served_without_restart),
 	};
 
 	signal(SIGPIPE, SIG_IGN);   /* OpenSSL writes with write(), as in the engine */
