@@ -25,7 +25,7 @@
  *
  * --tls both (the default) runs everything twice on the same nodes, first
  * with a plaintext link, then over TLS (relay.tls: a private CA made with the
- * openssl CLI, stack/lib/relay_certs.ts), and ends with the p50 and p99
+ * openssl CLI, stack/lib/tls_certs.ts), and ends with the p50 and p99
  * latency of each size and kind side by side: what TLS costs a template.
  */
 
@@ -40,7 +40,7 @@ import {
 } from "../tests/harness/engine.ts";
 import { freePort, waitFor } from "../tests/harness/ports.ts";
 import { regtestAddress } from "../tests/engine/miner.ts";
-import { makeCa, makeServerCert } from "../stack/lib/relay_certs.ts";
+import { makeCa, makeServerCert } from "../stack/lib/tls_certs.ts";
 
 function option(name: string): string | undefined {
   const at = Deno.args.indexOf(`--${name}`);

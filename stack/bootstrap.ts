@@ -60,7 +60,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   commandRequirement("cc", "build-essential"),
   commandRequirement("make", "build-essential"),
   commandRequirement("pkg-config", "pkg-config"),
-  // relay-link TLS certificates for the native stack and tests (stack/lib/relay_certs.ts)
+  // relay-link TLS certificates for the native stack and tests (stack/lib/tls_certs.ts)
   commandRequirement("openssl", "openssl"),
   headerRequirement("jansson", "libjansson-dev"),
   headerRequirement("libcurl", "libcurl4-openssl-dev"),

@@ -6,7 +6,7 @@
  * up to the primary. Then the refusals, each with its specific reason in
  * the log and in ckpool_relay_tls_failures_total: a wrong pin, a plaintext
  * relay on the TLS port, a certificate from another CA, an expired
- * certificate. Certificates come from the openssl CLI (stack/lib/relay_certs.ts).
+ * certificate. Certificates come from the openssl CLI (stack/lib/tls_certs.ts).
  */
 
 import { assert, assertEquals } from "../stratum/assert.ts";
@@ -27,7 +27,7 @@ import {
   makeServerCert,
   notAfter,
   spkiPin,
-} from "../../stack/lib/relay_certs.ts";
+} from "../../stack/lib/tls_certs.ts";
 import { startTopology, waitForHeight } from "./_topology.ts";
 
 /** Above regtest's network difficulty: every share found is a block. */

@@ -1,9 +1,9 @@
 /**
- * Test and local-stack certificates for the relay link's TLS, made with the
- * openssl CLI: a private CA, a primary certificate it signs (names and IPs
- * as subjectAltName), a self-signed one, and the SHA-256 pin of a
- * certificate's public key (what relays put in `relay.tls.pin_sha256`).
- * ECDSA P-256 keys: fast to make, small handshakes.
+ * Certificates for the relay link's TLS and for NATS, made with the openssl
+ * CLI (tests, benches, the native stack): a private CA, a server certificate
+ * it signs (names and IPs as subjectAltName), a self-signed one, and the
+ * SHA-256 pin of a certificate's public key (what relays put in
+ * `relay.tls.pin_sha256`). ECDSA P-256 keys: fast to make, small handshakes.
  */
 
 export interface KeyPair {
