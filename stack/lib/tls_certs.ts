@@ -147,3 +147,46 @@ export async function notAfter(certPath: string): Promise<Date> {
   );
   return new Date(out.trim().replace(/^notAfter=/, ""));
 }
+
+/** Where a CA and the server certificate it signs live. */
+export interface ServerCerts {
+  ca: KeyPair;
+  server: KeyPair;
+}
+
+const making = new Map<string, Promise<void>>();
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes the CA and the server certificate (localhost, 127.0.0.1) at these
+ * paths unless they exist; a server certificate with less than a day left is
+ * issued again from the same CA. Concurrent callers share one run.
+ */
+export function ensureServerCerts(files: ServerCerts): Promise<void> {
+  const key = files.server.cert;
+  let run = making.get(key);
+  if (!run) {
+    run = (async () => {
+      const dir = files.server.cert.slice(0, files.server.cert.lastIndexOf("/"));
+      await Deno.mkdir(dir, { recursive: true });
+      const name = (p: string) => p.slice(p.lastIndexOf("/") + 1).replace(/\.pem$/, "");
+      let fresh = false;
+      if (!(await exists(files.ca.cert)) || !(await exists(files.ca.key))) {
+        await makeCa(dir, name(files.ca.cert));
+        fresh = true;
+      }
+      const serverOk = !fresh && await exists(files.server.cert) &&
+        (await notAfter(files.server.cert)).getTime() > Date.now() + 86_400_000;
+      if (!serverOk) await makeServerCert(dir, files.ca, name(files.server.cert));
+    })().finally(() => making.delete(key));
+    making.set(key, run);
+  }
+  return run;
+}
