@@ -36,6 +36,8 @@ struct pem_pair {
 
 /* A certificate for key, valid from now + from_s to now + to_s, signed by
  * issuer_key (self-signed when issuer is NULL). */
+static const char *leaf_names = "IP:127.0.0.1";   /* subjectAltName of the next leaf */
+
 static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
 		       long from_s, long to_s, bool ca)
 {
@@ -58,7 +60,7 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
 	X509_add_ext(x, ext, -1);
 	X509_EXTENSION_free(ext);
 	if (!ca) {
-		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, leaf_names);
 		X509_add_ext(x, ext, -1);
 		X509_EXTENSION_free(ext);
 	}
@@ -198,6 +200,25 @@ static void queue(struct end *e, uint8_t type, size_t payload)
 	memset(m->bytes + RELAY_HEADER_LEN, 0x5a, payload);
 	assert_int_equal(relay_link_send(&e->link, m), 0);
 	relay_msg_unref(m);
+}
+
+/* One connection attempt from a client with ct; true when the link came up. */
+static bool link_comes_up(struct relay_tls *st, struct relay_tls *ct)
+{
+	struct end server, client;
+	bool up;
+
+	open_pair(&server, &client, st, ct);
+	queue(&client, RELAY_HELLO, 40);
+	for (double until = now_monotonic() + PUMP_S;
+	     now_monotonic() < until && server.frames < 1 && server.st == RELAY_LINK_OK
+	     && client.st == RELAY_LINK_OK;) {
+		step(&server);
+		step(&client);
+	}
+	up = server.frames == 1;
+	close_pair(&server, &client);
+	return up;
 }
 
 /* ---- tests ---- */
@@ -375,6 +396,36 @@ static void test_a_certificate_from_another_ca_is_refused(void **state)
 	EVP_PKEY_free(other_key);
 }
 
+/* With a CA the certificate must carry the name the relay dials. */
+static void test_the_ca_certificate_must_name_the_primary(void **state)
+{
+	EVP_PKEY *ca_key = EVP_EC_gen("P-256");
+	X509 *ca = make_cert(ca_key, "names-ca", NULL, NULL, -60, 3600, true);
+	struct pem_pair ca_pem, named;
+	struct relay_tls *st, *right, *wrong;
+	char err[256];
+
+	(void)state;
+	write_pair("names-ca", ca, ca_key, &ca_pem);
+	leaf_names = "DNS:eu-gateway,DNS:ckpool-primary";
+	named = leaf("named", ca, ca_key, -60, 3600);
+	leaf_names = "IP:127.0.0.1";
+	st = server_for(&named);
+	right = relay_tls_client_new(&(struct relay_tls_client_settings){
+		.ca = ca_pem.cert, .server_name = "eu-gateway" }, err, sizeof(err));
+	wrong = relay_tls_client_new(&(struct relay_tls_client_settings){
+		.ca = ca_pem.cert, .server_name = "eu-gateway.attacker" }, err, sizeof(err));
+	assert_non_null(right);
+	assert_non_null(wrong);
+	assert_true(link_comes_up(st, right));
+	expect_client_refusal(st, wrong, RELAY_TLS_NAME_MISMATCH, "mismatch");
+	relay_tls_free(st);
+	relay_tls_free(right);
+	relay_tls_free(wrong);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+}
+
 static void test_a_plaintext_peer_on_a_tls_port_is_named(void **state)
 {
 	struct pem_pair p = leaf("tls-port", NULL, NULL, -60, 3600);
@@ -417,25 +468,6 @@ static void test_a_tls_peer_on_a_plaintext_port_is_refused(void **state)
 	assert_int_equal(client.link.tls_failure, RELAY_TLS_PEER_CLOSED);
 	relay_link_close(&client.link);
 	relay_tls_free(ct);
-}
-
-/* One connection attempt from a client with ct; true when the link came up. */
-static bool link_comes_up(struct relay_tls *st, struct relay_tls *ct)
-{
-	struct end server, client;
-	bool up;
-
-	open_pair(&server, &client, st, ct);
-	queue(&client, RELAY_HELLO, 40);
-	for (double until = now_monotonic() + PUMP_S;
-	     now_monotonic() < until && server.frames < 1 && server.st == RELAY_LINK_OK
-	     && client.st == RELAY_LINK_OK;) {
-		step(&server);
-		step(&client);
-	}
-	up = server.frames == 1;
-	close_pair(&server, &client);
-	return up;
 }
 
 static void test_a_renewed_certificate_is_served_without_restart(void **state)
@@ -486,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_a_wrong_pin_is_refused),
 		cmocka_unit_test(test_an_expired_pinned_certificate_is_refused),
 		cmocka_unit_test(test_a_certificate_from_another_ca_is_refused),
+		cmocka_unit_test(test_the_ca_certificate_must_name_the_primary),
 		cmocka_unit_test(test_a_plaintext_peer_on_a_tls_port_is_named),
 		cmocka_unit_test(test_a_tls_peer_on_a_plaintext_port_is_refused),
 		cmocka_unit_test(test_a_renewed_certificate_is_served_without_restart),
