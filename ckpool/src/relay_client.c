@@ -666,6 +666,16 @@ static void count_rejected_frame(enum relay_reject why)
 	log_warn(COMPONENT, "frame from primary rejected: %s", relay_reject_name(why));
 }
 
+static enum link_state current_state(void)
+{
+	enum link_state s;
+
+	pthread_mutex_lock(&cli.lock);
+	s = cli.state;
+	pthread_mutex_unlock(&cli.lock);
+	return s;
+}
+
 /* The specific TLS failure (relay_tls.h), counted by the link. */
 static void note_tls_failure(void)
 {
@@ -686,6 +696,12 @@ static void read_link(double now, struct completions *done)
 		return;
 	if (st == RELAY_LINK_TLS_ERROR)
 		note_tls_failure();
+	else if ((st == RELAY_LINK_EOF
+		  || (st == RELAY_LINK_IO_ERROR && cli.link.io_errno == ECONNRESET))
+		 && !cli.cfg.tls && current_state() == LINK_AWAIT_CHALLENGE)
+		/* a TLS primary closes a plaintext HELLO unread (a reset) without a word */
+		cli.end_reason = "primary closed the connection before CHALLENGE "
+				 "(does it require TLS? relay.tls)";
 	else if (st == RELAY_LINK_EOF)
 		cli.end_reason = "primary closed the connection";
 	else if (st == RELAY_LINK_IO_ERROR)
@@ -715,16 +731,6 @@ static void check_timers(enum link_state state, double now)
 		cli.last_ping_at = now;
 		send_or_end(relay_msg_u64(RELAY_PING, now_monotonic_us()));
 	}
-}
-
-static enum link_state current_state(void)
-{
-	enum link_state s;
-
-	pthread_mutex_lock(&cli.lock);
-	s = cli.state;
-	pthread_mutex_unlock(&cli.lock);
-	return s;
 }
 
 /* One pass of the session loop after poll() returned. */

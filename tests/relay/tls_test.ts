@@ -171,6 +171,12 @@ relayTest({
       );
       assert(String(plainLine.detail).includes("plaintext relay frame"), String(plainLine.detail));
       await waitForMetric(primary, tlsFailures("plaintext_peer"));
+      // The plaintext relay hears only a close; its log says what to check.
+      await waitForLog(
+        plain,
+        (l) => String(l.reason).includes("before CHALLENGE (does it require TLS? relay.tls)"),
+        "the plaintext relay's hint",
+      );
 
       // A primary certificate from a CA the relay does not trust.
       const stranger = await startRelay(topo, "sa-east", { ca: otherCa.cert });
