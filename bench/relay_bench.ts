@@ -4,6 +4,7 @@
  * relay holds them: sent as 32-byte references).
  *
  *   deno run -A bench/relay_bench.ts [--samples 20] [--cold 20] [--sizes 1,1000,4000]
+ *                                    [--tls off|on|both]
  *
  * Starts two regtest nodes, a primary engine (update_interval 1 s, so it
  * pushes a template every second) and one passthrough relay. For each size
@@ -21,6 +22,11 @@
  * relay (primary encode, queueing, socket), decode = payload to workbase,
  * wbase = workbase_from_parts alone (part of decode), publish = the relay's
  * generator publish (jobs, miners' notify). Figures only; nothing asserts.
+ *
+ * --tls both (the default) runs everything twice on the same nodes, first
+ * with a plaintext link, then over TLS (relay.tls: a private CA made with the
+ * openssl CLI, lib/tls_certs.ts), and ends with the p50 and p99
+ * latency of each size and kind side by side: what TLS costs a template.
  */
 
 import { startBitcoinNode } from "../lib/harness/bitcoin_node.ts";
@@ -34,6 +40,7 @@ import {
 } from "../lib/harness/engine.ts";
 import { freePort, waitFor } from "../lib/ports.ts";
 import { regtestAddress } from "../lib/harness/stratum_miner.ts";
+import { makeCa, makeServerCert } from "../lib/tls_certs.ts";
 
 function option(name: string): string | undefined {
   const at = Deno.args.indexOf(`--${name}`);
@@ -42,6 +49,11 @@ function option(name: string): string | undefined {
 const samples = Number(option("samples") ?? 20);
 const coldSamples = Number(option("cold") ?? samples);
 const sizes = (option("sizes") ?? "1,1000,4000").split(",").map(Number);
+const tlsOption = option("tls") ?? "both";
+if (!["off", "on", "both"].includes(tlsOption)) {
+  throw new Error(`--tls must be off, on or both (got ${tlsOption})`);
+}
+const tlsModes = tlsOption === "both" ? [false, true] : [tlsOption === "on"];
 
 interface Received {
   latency_ms: number;
@@ -115,72 +127,135 @@ function row(size: number, kind: string, got: Received[]): string {
   }`;
 }
 
-const primaryNode = await startBitcoinNode();
-const relayNode = await startBitcoinNode();
-const token = relayToken();
-const relayPort = freePort();
-const common = { update_interval: 1, events: { enabled: false } };
-const primary = await startEngine(primaryNode, {
-  ...common,
-  ...primaryOverrides(token, relayPort),
-});
-const relay = await startEngine(relayNode, {
-  ...common,
-  ...passthroughOverrides({ relayPort, authToken: token, region: "us-east" }),
-});
+interface Figures {
+  /** `${size} ${kind}` -> sorted latencies */
+  latency: Map<string, number[]>;
+  rttMs: number;
+  linkUpMs: number;
+}
 
-try {
-  await waitFor(async () => (await scrapeMetrics(relay)).get("ckpool_relay_primary_rtt_seconds"), {
-    what: "a first RTT",
+/** Certificates for a TLS run: a CA in dir and the primary's certificate it signs. */
+async function tlsSettings(dir: string) {
+  const ca = await makeCa(dir);
+  const server = await makeServerCert(dir, ca);
+  return { primary: { cert: server.cert, key: server.key }, relay: { ca: ca.cert } };
+}
+
+async function runMode(tls: boolean, dir: string): Promise<Figures> {
+  const token = relayToken();
+  const relayPort = freePort();
+  const common = { update_interval: 1, events: { enabled: false } };
+  const certs = tls ? await tlsSettings(dir) : undefined;
+  const primary = await startEngine(primaryNode, {
+    ...common,
+    ...primaryOverrides(token, relayPort),
+    ...(certs ? { relay: { tls: certs.primary } } : {}),
   });
-  console.log(
-    `template propagation primary -> relay, loopback: ${coldSamples} cold and ${samples} warm ` +
-      `templates per size\n`,
-  );
-  console.log(
-    "  txs  kind   n  frame KiB   p50 ms   p99 ms   max ms  arrive p50  decode p50" +
-      "  wbase p50  publish p50",
-  );
-  const address = regtestAddress();
-  for (const size of sizes) {
-    const cold: Received[] = [];
-    const warm: Received[] = [];
-    while (cold.length < coldSamples || warm.length < samples) {
-      // Empty the mempool, then fill it with `size` transactions the relay never saw.
-      for (let i = 0; i < 5; i++) {
-        const info = await primaryNode.rpc<{ size: number }>("getmempoolinfo", []);
-        if (info.size === 0) break;
-        await primaryNode.rpc("generatetoaddress", [1, address]);
+  const started = performance.now();
+  const relay = await startEngine(relayNode, {
+    ...common,
+    ...passthroughOverrides({ relayPort, authToken: token, region: "us-east" }),
+    ...(certs ? { relay: { tls: certs.relay } } : {}),
+  }, { readyOn: "metrics" });
+  const figures: Figures = { latency: new Map(), rttMs: NaN, linkUpMs: NaN };
+  try {
+    await waitFor(async () => (await scrapeMetrics(relay)).get("ckpool_relay_link_up") === 1, {
+      what: "the relay link up",
+    });
+    figures.linkUpMs = performance.now() - started;
+    await waitFor(
+      async () => (await scrapeMetrics(relay)).get("ckpool_relay_primary_rtt_seconds"),
+      {
+        what: "a first RTT",
+      },
+    );
+    console.log(
+      `template propagation primary -> relay, loopback, TLS ${tls ? "on" : "off"}: ` +
+        `${coldSamples} cold and ${samples} warm templates per size\n`,
+    );
+    console.log(
+      "  txs  kind   n  frame KiB   p50 ms   p99 ms   max ms  arrive p50  decode p50" +
+        "  wbase p50  publish p50",
+    );
+    const address = regtestAddress();
+    for (const size of sizes) {
+      const cold: Received[] = [];
+      const warm: Received[] = [];
+      while (cold.length < coldSamples || warm.length < samples) {
+        // Empty the mempool, then fill it with `size` transactions the relay never saw.
+        for (let i = 0; i < 5; i++) {
+          const info = await primaryNode.rpc<{ size: number }>("getmempoolinfo", []);
+          if (info.size === 0) break;
+          await primaryNode.rpc("generatetoaddress", [1, address]);
+        }
+        const from = received(relay).length;
+        for (let left = size; left > 0; left -= 10_000) {
+          await primaryNode.rpc("fillmempool", [Math.min(left, 10_000)]);
+        }
+        const full = (r: Received) => r.txs >= size && r.txs_full === r.txs;
+        const { first } = await waitFor(() => {
+          const at = received(relay).slice(from).findIndex(full);
+          return at >= 0 && { first: from + at };
+        }, { what: `a cold template of ${size} txs`, timeoutMs: 30_000 });
+        const wantWarm = warm.length < samples ? 2 : 0;
+        const got = await waitFor(() => {
+          const all = received(relay);
+          return all.length > first + wantWarm && all.slice(first, first + 1 + wantWarm);
+        }, { what: `warm templates of ${size} txs`, timeoutMs: 30_000 });
+        if (cold.length < coldSamples) cold.push(got[0]);
+        for (const r of got.slice(1)) {
+          if (r.txs >= size && r.txs_full < r.txs && warm.length < samples) warm.push(r);
+        }
       }
-      const from = received(relay).length;
-      for (let left = size; left > 0; left -= 10_000) {
-        await primaryNode.rpc("fillmempool", [Math.min(left, 10_000)]);
-      }
-      const full = (r: Received) => r.txs >= size && r.txs_full === r.txs;
-      const { first } = await waitFor(() => {
-        const at = received(relay).slice(from).findIndex(full);
-        return at >= 0 && { first: from + at };
-      }, { what: `a cold template of ${size} txs`, timeoutMs: 30_000 });
-      const wantWarm = warm.length < samples ? 2 : 0;
-      const got = await waitFor(() => {
-        const all = received(relay);
-        return all.length > first + wantWarm && all.slice(first, first + 1 + wantWarm);
-      }, { what: `warm templates of ${size} txs`, timeoutMs: 30_000 });
-      if (cold.length < coldSamples) cold.push(got[0]);
-      for (const r of got.slice(1)) {
-        if (r.txs >= size && r.txs_full < r.txs && warm.length < samples) warm.push(r);
+      console.log(row(size, "cold", cold));
+      console.log(row(size, "warm", warm));
+      console.log(primarySide(primary, relay, size));
+      for (const [kind, got] of [["cold", cold], ["warm", warm]] as const) {
+        figures.latency.set(`${size} ${kind}`, got.map((r) => r.latency_ms).sort((a, b) => a - b));
       }
     }
-    console.log(row(size, "cold", cold));
-    console.log(row(size, "warm", warm));
-    console.log(primarySide(primary, relay, size));
+    const m = await scrapeMetrics(relay);
+    figures.rttMs = 1000 * (m.get("ckpool_relay_primary_rtt_seconds") ?? NaN);
+    console.log(`\nlink delay (RTT/2 from heartbeats): ${(figures.rttMs / 2).toFixed(3)} ms`);
+    console.log(`relay start to link up: ${figures.linkUpMs.toFixed(0)} ms\n`);
+  } finally {
+    await relay.stop();
+    await primary.stop();
   }
-  const m = await scrapeMetrics(relay);
-  const rtt = 1000 * (m.get("ckpool_relay_primary_rtt_seconds") ?? NaN);
-  console.log(`\nlink delay (RTT/2 from heartbeats): ${(rtt / 2).toFixed(3)} ms`);
+  return figures;
+}
+
+/** p50 and p99 of each size and kind, plaintext next to TLS. */
+function compare(off: Figures, on: Figures): void {
+  const f = (v: number | undefined) => (v ?? NaN).toFixed(2).padStart(8);
+  console.log("TLS cost per template (latency ms, loopback):\n");
+  console.log("  txs  kind   p50 off   p50 on  p50 diff   p99 off   p99 on  p99 diff");
+  for (const key of off.latency.keys()) {
+    const a = off.latency.get(key)!, b = on.latency.get(key) ?? [];
+    const [size, kind] = key.split(" ");
+    const p50a = quantile(a, 0.5), p50b = quantile(b, 0.5);
+    const p99a = quantile(a, 0.99), p99b = quantile(b, 0.99);
+    console.log(
+      `${size.padStart(5)}  ${kind}  ${f(p50a)} ${f(p50b)}  ${f(p50b - p50a)}  ${f(p99a)} ${
+        f(p99b)
+      }  ${f(p99b - p99a)}`,
+    );
+  }
+  console.log(
+    `\nheartbeat RTT: ${off.rttMs.toFixed(3)} ms off, ${on.rttMs.toFixed(3)} ms on; ` +
+      `relay start to link up: ${off.linkUpMs.toFixed(0)} ms off, ${on.linkUpMs.toFixed(0)} ms on`,
+  );
+}
+
+const primaryNode = await startBitcoinNode();
+const relayNode = await startBitcoinNode();
+const certDir = await Deno.makeTempDir({ prefix: "relay-bench-tls-" });
+try {
+  const results: Figures[] = [];
+  for (const tls of tlsModes) results.push(await runMode(tls, certDir));
+  if (results.length === 2) compare(results[0], results[1]);
 } finally {
-  await relay.stop();
-  await primary.stop();
   await relayNode.stop();
   await primaryNode.stop();
+  await Deno.remove(certDir, { recursive: true }).catch(() => {});
 }

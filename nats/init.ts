@@ -3,7 +3,8 @@
  * consumer event-pipeline. Idempotent. Exits 1 with one clear line when NATS
  * is unreachable or an incompatible stream exists.
  *
- * Env: NATS_URL (default nats://127.0.0.1:4222).
+ * Env: NATS_URL (default nats://127.0.0.1:4222), NATS_TLS_CA (optional: the CA
+ * file of the server's TLS certificate; then TLS is required).
  */
 
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -20,8 +21,13 @@ export interface InitResult {
   consumer: string;
 }
 
-export async function initNats(servers: string): Promise<InitResult> {
-  const nc = await connectNats({ servers, name: "nats-init", waitOnFirstConnect: false });
+export async function initNats(servers: string, tlsCaFile?: string): Promise<InitResult> {
+  const nc = await connectNats({
+    servers,
+    name: "nats-init",
+    waitOnFirstConnect: false,
+    tlsCaFile,
+  });
   try {
     const jsm = await jetstreamManager(nc).catch((error) => {
       throw new Error(`nats: JetStream is not enabled on ${servers}: ${error.message}`);
@@ -37,7 +43,7 @@ export async function initNats(servers: string): Promise<InitResult> {
 if (import.meta.main) {
   const servers = Deno.env.get("NATS_URL") || "nats://127.0.0.1:4222";
   try {
-    const result = await initNats(servers);
+    const result = await initNats(servers, Deno.env.get("NATS_TLS_CA") || undefined);
     console.log(JSON.stringify({
       msg: "nats init done",
       stream: STREAM_NAME,

@@ -60,6 +60,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   commandRequirement("cc", "build-essential"),
   commandRequirement("make", "build-essential"),
   commandRequirement("pkg-config", "pkg-config"),
+  // relay-link TLS certificates for the native stack and tests (lib/tls_certs.ts)
+  commandRequirement("openssl", "openssl"),
   headerRequirement("jansson", "libjansson-dev"),
   headerRequirement("libcurl", "libcurl4-openssl-dev"),
   headerRequirement("openssl", "libssl-dev"),

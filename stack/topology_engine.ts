@@ -13,6 +13,7 @@ import { bridgePort, bridgeServiceName } from "./topology_bridges.ts";
 import { publisherServiceName, publisherSocket } from "./topology_pipeline.ts";
 import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
+import { ensureServerCerts, type ServerCerts } from "../lib/tls_certs.ts";
 import {
   DEFAULT_FAILOVER_THRESHOLD_S,
   DEFAULT_MINING,
@@ -49,6 +50,19 @@ function engineDir(config: StackConfig, region: Region): string {
   return `${config.stackDir}/${engineServiceName(region)}`;
 }
 
+/** The relay link's CA and the primary's certificate (made at start when missing). */
+export function relayTlsFiles(config: StackConfig): ServerCerts {
+  const dir = `${config.stackDir}/tls`;
+  return {
+    ca: { cert: `${dir}/relay-ca.pem`, key: `${dir}/relay-ca.key` },
+    server: { cert: `${dir}/relay-primary.pem`, key: `${dir}/relay-primary.key` },
+  };
+}
+
+function relayTlsOn(config: StackConfig): boolean {
+  return miningSettings(config).relayTls ?? true;
+}
+
 /** The engine config of `region` (docs/engine.md keys). */
 export function engineConfig(config: StackConfig, region: Region): Record<string, unknown> {
   const settings = miningSettings(config);
@@ -78,6 +92,7 @@ export function engineConfig(config: StackConfig, region: Region): Record<string
       mode: "primary",
       relay_listen: `127.0.0.1:${port("relay")}`,
       primary: { auth_token: settings.relayAuthToken },
+      ...(relayTlsOn(config) ? { relay: { tls: { ...relayTlsFiles(config).server } } } : {}),
     };
   }
   // TBG_RELAY_MODE=primary: the relay builds its own templates (fallback while the
@@ -94,6 +109,10 @@ export function engineConfig(config: StackConfig, region: Region): Record<string
       reconnect_interval: settings.reconnectIntervalS ?? DEFAULT_RECONNECT_INTERVAL_S,
       failover_threshold: settings.failoverThresholdS ?? DEFAULT_FAILOVER_THRESHOLD_S,
     },
+    // The relay dials 127.0.0.1 (its bridge): the primary's certificate carries that IP.
+    ...(relayTlsOn(config) && settings.relayMode === "passthrough"
+      ? { relay: { tls: { ca: relayTlsFiles(config).ca.cert } } }
+      : {}),
   };
 }
 
@@ -128,6 +147,7 @@ export function engineService(config: StackConfig, region: Region): ServiceSpec 
             "(run `deno task build`, or set CKPOOL_BIN)",
         );
       }
+      if (relayTlsOn(config)) await ensureServerCerts(relayTlsFiles(config));
       await Deno.writeTextFile(
         configPath,
         JSON.stringify(engineConfig(config, region), null, 2) + "\n",

@@ -6,6 +6,7 @@
  *                         private OP_TRUE signet (-signet -signetchallenge=51)
  *   TBG_RELAY_MODE        relay engines' mode: passthrough | primary   (passthrough)
  *   TBG_RELAY_AUTH_TOKEN  relay link secret shared by eu and the relays (tbg-local-relay-token)
+ *   TBG_RELAY_TLS         relay link over TLS, certificates made at start: 1 | 0  (1)
  *   TBG_FAILOVER_THRESHOLD        relay engines' primary.failover_threshold: seconds without
  *                                 the primary before a relay mines its own node's templates (3)
  *   TBG_RELAY_RECONNECT_INTERVAL  relay engines' primary.reconnect_interval, seconds (5)
@@ -71,6 +72,8 @@ export interface MiningSettings {
    */
   relayMode: RelayMode;
   relayAuthToken: string;
+  /** The relay link over TLS (`relay.tls`, certificates in <stackDir>/tls); absent: on. */
+  relayTls?: boolean;
   /** Relay engines' `primary.failover_threshold`, whole seconds (absent: DEFAULT_FAILOVER_THRESHOLD_S). */
   failoverThresholdS?: number;
   /** Relay engines' `primary.reconnect_interval`, whole seconds (absent: DEFAULT_RECONNECT_INTERVAL_S). */
@@ -87,6 +90,7 @@ export const DEFAULT_MINING: MiningSettings = {
   chain: "regtest",
   relayMode: "passthrough",
   relayAuthToken: "tbg-local-relay-token",
+  relayTls: true,
   failoverThresholdS: DEFAULT_FAILOVER_THRESHOLD_S,
   reconnectIntervalS: DEFAULT_RECONNECT_INTERVAL_S,
   minerAddress: DEMO_MINER_ADDRESS,
@@ -104,6 +108,10 @@ export function resolveMiningSettings(env: EnvLookup): MiningSettings {
   if (token.length < 16) {
     // The engine refuses relay tokens shorter than 16 bytes (config: primary.auth_token).
     throw new Error("TBG_RELAY_AUTH_TOKEN must have at least 16 characters");
+  }
+  const relayTls = env("TBG_RELAY_TLS") ?? "1";
+  if (relayTls !== "0" && relayTls !== "1") {
+    throw new Error(`TBG_RELAY_TLS must be 0 or 1 (got "${relayTls}")`);
   }
   const failoverThresholdS = parseSeconds(
     env,
@@ -131,6 +139,7 @@ export function resolveMiningSettings(env: EnvLookup): MiningSettings {
     chain,
     relayMode: mode,
     relayAuthToken: token,
+    relayTls: relayTls === "1",
     failoverThresholdS,
     reconnectIntervalS,
     minerAddress: address,

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -361,6 +362,78 @@ static int read_primary(struct config_errors *e, struct config *cfg, json_t *roo
 	return check_relay_settings(e, cfg);
 }
 
+static int read_pin(struct config_errors *e, struct relay_tls_config *t, json_t *item,
+		    size_t i)
+{
+	const char *v = json_is_string(item) ? json_string_value(item) : "";
+	size_t n = strlen(v), j;
+
+	for (j = 0; j < n && isxdigit((unsigned char)v[j]); j++)
+		;
+	if (n != 64 || j != n)
+		return fail(e, "relay.tls.pin_sha256[%zu] must be 64 hex digits (SHA-256 of the "
+			    "primary's SubjectPublicKeyInfo)", i);
+	copy_string(t->pin_sha256[i], v, sizeof(t->pin_sha256[i]));
+	t->pin_count = i + 1;
+	return 0;
+}
+
+/* One pin as a string, or a list of up to CONFIG_MAX_TLS_PINS. */
+static int read_pins(struct config_errors *e, struct relay_tls_config *t, json_t *tls)
+{
+	json_t *pins = json_object_get(tls, "pin_sha256"), *item;
+	size_t i;
+
+	if (!pins || json_is_null(pins))
+		return 0;
+	if (json_is_string(pins))
+		return read_pin(e, t, pins, 0);
+	if (!json_is_array(pins))
+		return fail(e, "relay.tls.pin_sha256 must be a list of hex SHA-256 strings");
+	if (json_array_size(pins) > CONFIG_MAX_TLS_PINS)
+		return fail(e, "relay.tls.pin_sha256 has more than %d entries", CONFIG_MAX_TLS_PINS);
+	json_array_foreach(pins, i, item)
+		if (read_pin(e, t, item, i))
+			return -1;
+	return 0;
+}
+
+/* relay: {tls: {...}}. Read after mode: what is required depends on it. */
+static int read_relay(struct config_errors *e, struct config *cfg, json_t *root)
+{
+	static const char *const known_relay[] = { "tls", NULL };
+	static const char *const known_tls[] = { "cert", "key", "ca", "pin_sha256",
+						 "server_name", NULL };
+	json_t *r = json_object_get(root, "relay"), *tls;
+	struct relay_tls_config *t = &cfg->relay_tls;
+
+	if (!r || json_is_null(r))
+		return 0;
+	if (!json_is_object(r))
+		return fail(e, "relay must be an object");
+	note_unknown_keys(cfg, r, "relay.", known_relay);
+	tls = json_object_get(r, "tls");
+	if (!tls || json_is_null(tls))
+		return 0;
+	if (!json_is_object(tls))
+		return fail(e, "relay.tls must be an object ({cert, key} on a primary, "
+			    "{ca and/or pin_sha256} on a relay)");
+	if (read_string(e, tls, "cert", "relay.tls.cert", t->cert, sizeof(t->cert), false)
+	    || read_string(e, tls, "key", "relay.tls.key", t->key, sizeof(t->key), false)
+	    || read_string(e, tls, "ca", "relay.tls.ca", t->ca, sizeof(t->ca), false)
+	    || read_string(e, tls, "server_name", "relay.tls.server_name", t->server_name,
+			   sizeof(t->server_name), false)
+	    || read_pins(e, t, tls))
+		return -1;
+	note_unknown_keys(cfg, tls, "relay.tls.", known_tls);
+	t->enabled = true;
+	if (cfg->mode == MODE_PRIMARY && (!*t->cert || !*t->key))
+		return fail(e, "relay.tls.cert and relay.tls.key are required on a primary");
+	if (cfg->mode == MODE_PASSTHROUGH && !*t->ca && !t->pin_count)
+		return fail(e, "relay.tls needs ca or pin_sha256 (or both) on a relay");
+	return 0;
+}
+
 static int read_mode(struct config_errors *e, struct config *cfg, json_t *root)
 {
 	char mode[32] = "primary";
@@ -507,7 +580,8 @@ static const char *const known_top_level[] = {
 	"btcd", "btcaddress", "btcsig", "serverurl", "mindiff", "startdiff", "maxdiff",
 	"nonce1length", "nonce2length", "update_interval", "blockpoll_ms", "zmqblock", "logdir",
 	"state_dir",
-	"region", "pool_instance", "mode", "primary", "relay_listen", "events", "metrics_listen",
+	"region", "pool_instance", "mode", "primary", "relay_listen", "relay", "events",
+	"metrics_listen",
 	"coinbase_sigs", "max_line_bytes", "max_pending_bytes", "idle_timeout_s",
 	"handshake_timeout_s", "max_conns_per_ip", "max_connections", "max_pending_total_bytes",
 	"request_rate", "request_burst", "vardiff_target_s", "stratum_threads", NULL
@@ -518,7 +592,8 @@ static int read_everything(struct config_errors *e, struct config *cfg, json_t *
 	if (read_btcd(e, cfg, root) || read_serverurl(e, cfg, root)
 	    || read_difficulty(e, cfg, root) || read_node_settings(e, cfg, root)
 	    || read_identity(e, cfg, root) || read_mode(e, cfg, root)
-	    || read_primary(e, cfg, root) || read_events(e, cfg, root)
+	    || read_primary(e, cfg, root) || read_relay(e, cfg, root)
+	    || read_events(e, cfg, root)
 	    || read_limits(e, cfg, root))
 		return -1;
 	note_unknown_keys(cfg, root, "", known_top_level);

@@ -21,6 +21,7 @@
 #define CONFIG_MAX_UNKNOWN 32
 #define CONFIG_DEFAULT_RELAY_PORT 8881
 #define CONFIG_MIN_TOKEN_LEN 16     /* primary.auth_token, bytes */
+#define CONFIG_MAX_TLS_PINS 4
 
 enum pool_mode { MODE_PRIMARY, MODE_PASSTHROUGH };
 
@@ -43,6 +44,18 @@ struct primary_config {
 	int reconnect_interval;     /* seconds between reconnect attempts, default 5 */
 	int failover_threshold;     /* seconds without the primary before a relay
 				     * mines its own node's templates, default 10 */
+};
+
+/* relay.tls: TLS on the relay link (relay_tls.h). Off unless the object is
+ * present. A primary needs cert and key; a relay ca and/or pin_sha256. */
+struct relay_tls_config {
+	bool enabled;
+	char cert[1024];            /* primary: PEM certificate (chain) file */
+	char key[1024];             /* primary: PEM private key file */
+	char ca[1024];              /* relay: PEM file of the CA(s) to trust */
+	char pin_sha256[CONFIG_MAX_TLS_PINS][65]; /* relay: hex SHA-256 of the SPKI */
+	size_t pin_count;
+	char server_name[256];      /* relay: name checked with ca; "" = primary.host */
 };
 
 struct events_settings {
@@ -73,6 +86,7 @@ struct config {
 	enum pool_mode mode;
 	struct primary_config primary;
 	char relay_listen[256];     /* primary; default 0.0.0.0:<template_push_port> */
+	struct relay_tls_config relay_tls;
 	struct events_settings events;
 	char metrics_listen[256];
 	char coinbase_sigs[1024];

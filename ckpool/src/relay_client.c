@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "relay_auth.h"
 #include "relay_link.h"
+#include "relay_tls.h"
 #include "template_codec.h"
 #include "util.h"
 #include "workbase.h"
@@ -665,13 +666,43 @@ static void count_rejected_frame(enum relay_reject why)
 	log_warn(COMPONENT, "frame from primary rejected: %s", relay_reject_name(why));
 }
 
+static enum link_state current_state(void)
+{
+	enum link_state s;
+
+	pthread_mutex_lock(&cli.lock);
+	s = cli.state;
+	pthread_mutex_unlock(&cli.lock);
+	return s;
+}
+
+/* The specific TLS failure (relay_tls.h), counted by the link. */
+static void note_tls_failure(void)
+{
+	json_t *f = primary_fields();
+
+	json_object_set_new(f, "reason",
+			    json_string(relay_tls_failure_name(cli.link.tls_failure)));
+	json_object_set_new(f, "detail", json_string(cli.link.tls_detail));
+	log_fields(LOG_ERROR, COMPONENT, "TLS connection to primary failed", f);
+	cli.end_reason = "tls error";
+}
+
 static void read_link(double now, struct completions *done)
 {
 	enum relay_link_status st = relay_link_receive(&cli.link, handle_frame, done, now);
 
 	if (st == RELAY_LINK_OK || cli.end_reason)
 		return;
-	if (st == RELAY_LINK_EOF)
+	if (st == RELAY_LINK_TLS_ERROR)
+		note_tls_failure();
+	else if ((st == RELAY_LINK_EOF
+		  || (st == RELAY_LINK_IO_ERROR && cli.link.io_errno == ECONNRESET))
+		 && !cli.cfg.tls && current_state() == LINK_AWAIT_CHALLENGE)
+		/* a TLS primary closes a plaintext HELLO unread (a reset) without a word */
+		cli.end_reason = "primary closed the connection before CHALLENGE "
+				 "(does it require TLS? relay.tls)";
+	else if (st == RELAY_LINK_EOF)
 		cli.end_reason = "primary closed the connection";
 	else if (st == RELAY_LINK_IO_ERROR)
 		cli.end_reason = "read error";
@@ -684,8 +715,13 @@ static void read_link(double now, struct completions *done)
 
 static void check_timers(enum link_state state, double now)
 {
-	if (state != LINK_READY && now - cli.session_start > cli.handshake_s)
+	if (state != LINK_READY && now - cli.session_start > cli.handshake_s) {
 		cli.end_reason = "handshake timeout";
+		if (relay_link_tls_handshaking(&cli.link)) {
+			relay_tls_count_failure(RELAY_TLS_CLIENT, RELAY_TLS_HANDSHAKE_TIMEOUT);
+			cli.end_reason = "TLS handshake timeout";
+		}
+	}
 	else if (state == LINK_READY && now - cli.link.last_rx > cli.dead_after_s)
 		cli.end_reason = "primary silent";
 	else if (relay_link_has_output(&cli.link)
@@ -695,16 +731,6 @@ static void check_timers(enum link_state state, double now)
 		cli.last_ping_at = now;
 		send_or_end(relay_msg_u64(RELAY_PING, now_monotonic_us()));
 	}
-}
-
-static enum link_state current_state(void)
-{
-	enum link_state s;
-
-	pthread_mutex_lock(&cli.lock);
-	s = cli.state;
-	pthread_mutex_unlock(&cli.lock);
-	return s;
 }
 
 /* One pass of the session loop after poll() returned. */
@@ -724,8 +750,16 @@ static void session_step(const struct pollfd *pfd, struct completions *done)
 	pthread_mutex_lock(&cli.lock);
 	tend_pending(state == LINK_READY, now, done);
 	pthread_mutex_unlock(&cli.lock);
-	if (!cli.end_reason && relay_link_flush(&cli.link, now, NULL) != RELAY_LINK_OK)
-		cli.end_reason = "write error";
+	if (!cli.end_reason) {
+		enum relay_link_status st = relay_link_flush(&cli.link, now, NULL);
+
+		if (st == RELAY_LINK_TLS_ERROR)
+			note_tls_failure();
+		else if (st == RELAY_LINK_EOF)
+			cli.end_reason = "primary closed the connection";
+		else if (st != RELAY_LINK_OK)
+			cli.end_reason = "write error";
+	}
 }
 
 static void run_session(int fd)
@@ -738,7 +772,10 @@ static void run_session(int fd)
 	cli.awaiting_full = false;
 	cli.session_start = now;
 	cli.end_reason = NULL;
-	if (relay_random_nonce(cli.client_nonce))
+	if (cli.cfg.tls && relay_link_start_tls(&cli.link, cli.cfg.tls) < 0) {
+		log_error(COMPONENT, "no TLS session: %s", cli.link.tls_detail);
+		cli.end_reason = "no TLS session";
+	} else if (relay_random_nonce(cli.client_nonce))
 		cli.end_reason = "cannot make a nonce";
 	else
 		send_or_end(relay_msg_hello(cli.region, cli.instance, cli.client_nonce));
@@ -749,7 +786,7 @@ static void run_session(int fd)
 			{ .fd = cli.wake_fd, .events = POLLIN },
 		};
 
-		if (relay_link_has_output(&cli.link))
+		if (relay_link_wants_output(&cli.link))
 			pfd[0].events |= POLLOUT;
 		if (poll(pfd, 2, TICK_MS) < 0 && errno != EINTR) {
 			cli.end_reason = "poll failed";

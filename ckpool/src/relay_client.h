@@ -65,6 +65,9 @@ struct relay_client_config {
 	int dead_after_ms;             /* silence before the link is dropped; 0 = 4 heartbeats */
 	int handshake_timeout_ms;      /* connect + handshake; 0 = 5000 */
 	int block_timeout_ms;          /* BLOCK_RESULT wait; 0 = 30000 */
+	/* TLS to the primary (relay_tls_client_new); NULL = plaintext. The
+	 * caller keeps it alive until relay_client_stop() returned. */
+	struct relay_tls *tls;
 	/* A template from the primary as a workbase (refs = 1, id = 0): the
 	 * callee takes over that reference (generator_primary_workbase does).
 	 * primary_workbase_id is the primary's id for logs; primary_send_us

@@ -18,6 +18,17 @@
  * queued with relay_link_send_latest(), which first drops every queued
  * template not yet started (only the newest template matters), so a slow
  * relay holds at most two: the one on the wire and the newest.
+ *
+ * TLS (relay_link_start_tls, relay_tls.h): the same calls carry the frames
+ * through OpenSSL. The handshake runs inside relay_link_receive() and
+ * relay_link_flush(), non-blocking: the owner keeps polling for input and,
+ * while relay_link_wants_output() says so, for output; frames queued before
+ * the handshake finished go out after it. A primary first peeks at the
+ * peer's first byte, so a plaintext relay is named as such. A failure
+ * returns RELAY_LINK_TLS_ERROR with tls_failure / tls_detail set and
+ * counted (relay_tls_count_failure); the owner logs it and closes. Reads
+ * also drain what OpenSSL already decrypted (SSL_pending), so no input is
+ * left where poll cannot see it.
  */
 #ifndef CKPOOL_RELAY_LINK_H
 #define CKPOOL_RELAY_LINK_H
@@ -26,12 +37,27 @@
 #include <stddef.h>
 
 #include "relay_frame.h"
+#include "relay_tls.h"
 
 #define RELAY_OUTQ_MAX 64
 #define RELAY_READ_BUDGET (1024 * 1024)
 
+enum relay_link_tls {
+	RELAY_LINK_PLAIN,             /* no TLS */
+	RELAY_LINK_TLS_PEEK,          /* primary: first byte not seen yet */
+	RELAY_LINK_TLS_HANDSHAKE,
+	RELAY_LINK_TLS_OPEN,
+};
+
 struct relay_link {
 	int fd;                       /* -1 when closed */
+	struct ssl_st *ssl;           /* NULL: plaintext */
+	enum relay_link_tls tls;
+	bool tls_server;
+	bool tls_wants_write;         /* OpenSSL needs the socket writable */
+	bool head_locked;             /* SSL_write took the head: it must be retried as is */
+	enum relay_tls_failure tls_failure; /* after RELAY_LINK_TLS_ERROR */
+	char tls_detail[RELAY_TLS_DETAIL_MAX];
 	struct relay_decoder dec;
 	struct relay_msg *q[RELAY_OUTQ_MAX];
 	size_t q_head, q_count;
@@ -48,6 +74,7 @@ enum relay_link_status {
 	RELAY_LINK_IO_ERROR,          /* read or write failed (io_errno) */
 	RELAY_LINK_REJECTED,          /* the decoder refused a frame (reject) */
 	RELAY_LINK_HANDLER_CLOSED,    /* the handler asked to close */
+	RELAY_LINK_TLS_ERROR,         /* TLS failed (tls_failure, tls_detail) */
 };
 
 /* Called per decoded frame; return 0 to go on, -1 to close. The link frees
@@ -56,6 +83,11 @@ typedef int (*relay_frame_handler)(struct relay_frame *f, void *ctx);
 
 /* Takes over fd (already non-blocking). now is monotonic seconds. */
 void relay_link_init(struct relay_link *l, int fd, uint32_t allowed_types, double now);
+/* Switches a fresh link to TLS with context t (server or client side as t
+ * is). -1 with tls_detail set when OpenSSL cannot make a session. */
+int relay_link_start_tls(struct relay_link *l, struct relay_tls *t);
+/* True until a TLS link finished its handshake (false for plaintext). */
+bool relay_link_tls_handshaking(const struct relay_link *l);
 /* Closes the socket, frees the decoder and drops every queued frame. */
 void relay_link_close(struct relay_link *l);
 
@@ -68,6 +100,9 @@ int relay_link_send_latest(struct relay_link *l, struct relay_msg *m, size_t *dr
  * returns how many. (relay_link_send_latest = this + relay_link_send.) */
 size_t relay_link_drop_unstarted(struct relay_link *l, uint8_t type);
 bool relay_link_has_output(const struct relay_link *l);
+/* Should the owner wait for the socket to be writable: queued frames, or
+ * the TLS layer has bytes to write. */
+bool relay_link_wants_output(const struct relay_link *l);
 /* Queued bytes not yet written. */
 size_t relay_link_pending_bytes(const struct relay_link *l);
 
@@ -80,7 +115,7 @@ enum relay_link_status relay_link_flush(struct relay_link *l, double now,
 enum relay_link_status relay_link_receive(struct relay_link *l, relay_frame_handler handler,
 					  void *ctx, double now);
 
-/* "ok", "eof", "io_error", "rejected", "closed". */
+/* "ok", "eof", "io_error", "rejected", "closed", "tls_error". */
 const char *relay_link_status_name(enum relay_link_status s);
 
 #endif

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "relay_client.h"
 #include "relay_server.h"
+#include "relay_tls.h"
 #include "rpc.h"
 #include "stats.h"
 #include "submit.h"
@@ -23,6 +24,7 @@
 #include "workbase.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,9 +34,17 @@ static struct {
 	const struct config *cfg;
 	bool server_on, client_on;
 	struct rpc_client *rpc;         /* primary: submitblock for relayed blocks */
+	struct relay_tls *tls;          /* relay.tls, either end; NULL = plaintext */
 	pthread_mutex_t lock;
 	int64_t link_up_us;             /* relay: when the link last came up */
 } rm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* The TLS metrics section's ctx: which end this engine is. */
+static void *tls_metrics_side(void)
+{
+	return (void *)(intptr_t)(rm.cfg->mode == MODE_PRIMARY ? RELAY_TLS_SERVER
+							       : RELAY_TLS_CLIENT);
+}
 
 /* ---- primary ---- */
 
@@ -98,6 +108,56 @@ static void push_current_workbase(void)
 	workbase_unref(wb);
 }
 
+/* ---- TLS (relay.tls) ---- */
+
+static void log_tls_on(const struct config *cfg)
+{
+	const struct relay_tls_config *t = &cfg->relay_tls;
+	char pin[RELAY_TLS_PIN_HEX + 1] = "";
+	json_t *f;
+
+	if (cfg->mode == MODE_PRIMARY) {
+		relay_tls_cert_pin(t->cert, pin);
+		f = json_pack("{s:s, s:s}", "cert", t->cert, "pin_sha256", pin);
+	} else {
+		f = json_pack("{s:s, s:i}", "ca", t->ca, "pins", (int)t->pin_count);
+	}
+	log_fields(LOG_INFO, "relay", "relay link TLS on", f);
+}
+
+static int open_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	const struct relay_tls_config *t = &cfg->relay_tls;
+	const char *pins[CONFIG_MAX_TLS_PINS];
+
+	if (!t->enabled)
+		return 0;
+	if (cfg->mode == MODE_PRIMARY) {
+		rm.tls = relay_tls_server_new(t->cert, t->key, err, errlen);
+	} else {
+		for (size_t i = 0; i < t->pin_count; i++)
+			pins[i] = t->pin_sha256[i];
+		rm.tls = relay_tls_client_new(&(struct relay_tls_client_settings){
+			.ca = t->ca, .pins = pins, .pin_count = t->pin_count,
+			.server_name = *t->server_name ? t->server_name : cfg->primary.host,
+		}, err, errlen);
+	}
+	if (!rm.tls)
+		return -1;
+	log_tls_on(cfg);
+	metrics_register_section(relay_tls_write_metrics, tls_metrics_side());
+	return 0;
+}
+
+static void close_tls(void)
+{
+	if (!rm.tls)
+		return;
+	metrics_unregister_section(relay_tls_write_metrics, tls_metrics_side());
+	relay_tls_free(rm.tls);
+	rm.tls = NULL;
+}
+
 static int start_server(const struct config *cfg, char *err, size_t errlen)
 {
 	struct relay_server_config rc = {
@@ -107,14 +167,19 @@ static int start_server(const struct config *cfg, char *err, size_t errlen)
 		.on_relay_change = on_relay_change,
 	};
 
+	if (open_tls(cfg, err, errlen))
+		return -1;
+	rc.tls = rm.tls;
 	rm.rpc = rpc_client_new(cfg, "relay");
 	if (!rm.rpc) {
 		snprintf(err, errlen, "relay: cannot create its RPC client");
+		close_tls();
 		return -1;
 	}
 	if (relay_server_start(&rc, err, errlen)) {
 		rpc_client_free(rm.rpc);
 		rm.rpc = NULL;
+		close_tls();
 		return -1;
 	}
 	rm.server_on = true;
@@ -231,8 +296,13 @@ static int start_client(const struct config *cfg, char *err, size_t errlen)
 		.on_link_change = on_link_change,
 	};
 
-	if (relay_client_start(&rc, err, errlen))
+	if (open_tls(cfg, err, errlen))
 		return -1;
+	rc.tls = rm.tls;
+	if (relay_client_start(&rc, err, errlen)) {
+		close_tls();
+		return -1;
+	}
 	rm.client_on = true;
 	generator_set_link(&(struct generator_link){
 		.down_for_ms = relay_client_link_down_for_ms });
@@ -276,4 +346,5 @@ void relay_mode_stop(void)
 		relay_client_stop();
 		rm.client_on = false;
 	}
+	close_tls();
 }

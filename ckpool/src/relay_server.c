@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "relay_auth.h"
 #include "relay_link.h"
+#include "relay_tls.h"
 #include "template_codec.h"
 #include "util.h"
 #include "workbase.h"
@@ -60,12 +61,13 @@ enum disconnect_reason {
 	DISC_HEARTBEAT_TIMEOUT,
 	DISC_SLOW,
 	DISC_SHUTDOWN,
+	DISC_TLS,
 	DISC_COUNT
 };
 
 static const char *const disconnect_names[DISC_COUNT] = {
 	"none", "eof", "io_error", "protocol_error", "auth_failed",
-	"handshake_timeout", "heartbeat_timeout", "slow", "shutdown",
+	"handshake_timeout", "heartbeat_timeout", "slow", "shutdown", "tls_error",
 };
 
 struct peer {
@@ -239,6 +241,29 @@ static void watch_output(struct peer *p, bool on)
 	p->watching_output = on;
 }
 
+/* A TLS failure with its specific reason (relay_tls.h); counted by the link. */
+static void log_tls_failure(const struct peer *p)
+{
+	json_t *f = json_pack("{s:s, s:s, s:s}", "peer", p->addr, "reason",
+			      relay_tls_failure_name(p->link.tls_failure), "detail",
+			      p->link.tls_detail);
+
+	log_fields(LOG_WARN, COMPONENT, "relay TLS connection failed", f);
+}
+
+/* Closes p after a link status other than OK. */
+static void close_for_status(struct peer *p, enum relay_link_status st)
+{
+	if (st == RELAY_LINK_EOF) {
+		close_peer(p, DISC_EOF, NULL);
+	} else if (st == RELAY_LINK_TLS_ERROR) {
+		log_tls_failure(p);
+		close_peer(p, DISC_TLS, relay_tls_failure_name(p->link.tls_failure));
+	} else {
+		close_peer(p, DISC_IO_ERROR, strerror(p->link.io_errno));
+	}
+}
+
 /* Queues one control frame; a full queue dooms the peer. Takes over m. */
 static void send_msg(struct peer *p, struct relay_msg *m)
 {
@@ -257,10 +282,10 @@ static int flush_peer(struct peer *p, double now)
 
 	p->templates_sent += done;
 	if (st != RELAY_LINK_OK) {
-		close_peer(p, DISC_IO_ERROR, strerror(p->link.io_errno));
+		close_for_status(p, st);
 		return -1;
 	}
-	watch_output(p, relay_link_has_output(&p->link));
+	watch_output(p, relay_link_wants_output(&p->link));
 	return 0;
 }
 
@@ -507,10 +532,9 @@ static void read_peer(struct peer *p, double now)
 	case RELAY_LINK_OK:
 		return;
 	case RELAY_LINK_EOF:
-		close_peer(p, DISC_EOF, NULL);
-		return;
 	case RELAY_LINK_IO_ERROR:
-		close_peer(p, DISC_IO_ERROR, strerror(p->link.io_errno));
+	case RELAY_LINK_TLS_ERROR:
+		close_for_status(p, st);
 		return;
 	case RELAY_LINK_REJECTED:
 		count_rejected_frame(p);
@@ -560,6 +584,12 @@ static void add_peer(int fd, const struct sockaddr_storage *sa, double now)
 	relay_link_init(&p->link, fd, RELAY_TYPES_BEFORE_HELLO, now);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev.data.u64 = p->id;
+	if (srv.cfg.tls && relay_link_start_tls(&p->link, srv.cfg.tls) < 0) {
+		log_error(COMPONENT, "no TLS session for %s: %s", p->addr, p->link.tls_detail);
+		relay_link_close(&p->link);
+		free(p);
+		return;
+	}
 	if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_error(COMPONENT, "epoll_ctl add failed: %s", strerror(errno));
 		relay_link_close(&p->link);
@@ -635,8 +665,12 @@ static void handle_event(const struct epoll_event *ev, double now)
 static bool check_timeouts(struct peer *p, double now)
 {
 	if (p->state < PEER_READY && now - p->accepted_at > srv.handshake_s) {
+		bool in_tls = relay_link_tls_handshaking(&p->link);
+
 		srv.c.handshake_timeouts++;
-		close_peer(p, DISC_HANDSHAKE_TIMEOUT, NULL);
+		if (in_tls)
+			relay_tls_count_failure(RELAY_TLS_SERVER, RELAY_TLS_HANDSHAKE_TIMEOUT);
+		close_peer(p, DISC_HANDSHAKE_TIMEOUT, in_tls ? "TLS handshake not finished" : NULL);
 		return false;
 	}
 	if (p->state == PEER_READY && now - p->link.last_rx > srv.dead_after_s) {
@@ -683,7 +717,7 @@ static void tend_peers(double now)
 		if (!check_timeouts(p, now))
 			continue;
 		send_heartbeat(p, now);
-		if (relay_link_has_output(&p->link))
+		if (relay_link_wants_output(&p->link))
 			flush_peer(p, now);
 	}
 }

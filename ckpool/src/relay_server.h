@@ -58,6 +58,9 @@ struct relay_server_config {
 	int handshake_timeout_ms;      /* HELLO..AUTH must finish within; 0 = 5000 */
 	int stall_timeout_ms;          /* no write progress with data queued; 0 = 30000 */
 	size_t max_relays;             /* connections incl. handshaking; 0 = 64 */
+	/* TLS on every connection (relay_tls_server_new); NULL = plaintext.
+	 * The caller keeps it alive until relay_server_stop() returned. */
+	struct relay_tls *tls;
 	/* Submits a block's hex to the primary's node (on the worker thread).
 	 * Returns RELAY_BLOCK_ACCEPTED (submitblock answered null),
 	 * RELAY_BLOCK_REJECTED (reason in result) or RELAY_BLOCK_ERROR (node

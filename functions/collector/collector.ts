@@ -261,6 +261,7 @@ export async function startCollector(
     natsConnected.set(0);
     const connecting = connectNats({
       servers: config.natsUrl,
+      tlsCaFile: config.natsTlsCa,
       name: "collector",
       waitOnFirstConnect: true,
     });

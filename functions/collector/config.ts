@@ -16,6 +16,8 @@ export type SourceSpec = { kind: "nats" } | { kind: "socket"; path: string };
 export interface CollectorConfig {
   sources: SourceSpec[];
   natsUrl: string;
+  /** NATS_TLS_CA: CA file for TLS to NATS; "" = no private CA. */
+  natsTlsCa: string;
   databaseUrl: string;
   redisUrl: string;
   batchMax: number;
@@ -34,6 +36,7 @@ export interface CollectorConfig {
 export const COLLECTOR_ENV_VARS = [
   "COLLECTOR_SOURCE",
   "NATS_URL",
+  "NATS_TLS_CA",
   "DATABASE_URL",
   "REDIS_URL",
   "COLLECTOR_BATCH_MAX",
@@ -85,6 +88,7 @@ export function loadCollectorConfig(env: EnvSource, args: string[] = []): Collec
     sources: sourcesFromArgs(args) ??
       parseSources(envString(env, "COLLECTOR_SOURCE", "nats"), "COLLECTOR_SOURCE"),
     natsUrl: envString(env, "NATS_URL", "nats://127.0.0.1:4222"),
+    natsTlsCa: envString(env, "NATS_TLS_CA", ""),
     databaseUrl: envString(env, "DATABASE_URL", "postgres://tbg@127.0.0.1:5432/tbg"),
     redisUrl: envString(env, "REDIS_URL", "redis://127.0.0.1:6379"),
     batchMax: envInt(env, "COLLECTOR_BATCH_MAX", 5_000, { min: 1, max: 20_000 }),

@@ -9,6 +9,13 @@ export interface NatsConnectOptions {
   /** Keep retrying the first connection (functions) instead of failing (nats:init). */
   waitOnFirstConnect: boolean;
   timeoutMs?: number;
+  /**
+   * PEM file of the CA that signs the NATS server's certificate (NATS_TLS_CA).
+   * Set: the connection must be TLS and the server's certificate must verify
+   * against it (and carry the host name of the URL). Unset: whatever the
+   * server offers, checked against the system CAs.
+   */
+  tlsCaFile?: string;
 }
 
 export function natsServers(servers: string): string[] {
@@ -28,6 +35,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
       pingInterval: 5_000,
       maxPingOut: 2,
       timeout: options.timeoutMs ?? 5_000,
+      ...(options.tlsCaFile ? { tls: { caFile: options.tlsCaFile } } : {}),
     });
   } catch (error) {
     throw new Error(

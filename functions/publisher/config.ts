@@ -16,6 +16,8 @@ import type { LogLevel } from "../lib/log.ts";
 export interface PublisherConfig {
   region: string;
   natsUrl: string;
+  /** NATS_TLS_CA: CA file for TLS to NATS; "" = no private CA. */
+  natsTlsCa: string;
   socketPath: string;
   spoolDir: string;
   deadLetterPath: string;
@@ -33,6 +35,7 @@ export interface PublisherConfig {
 export const PUBLISHER_ENV_VARS = [
   "REGION",
   "NATS_URL",
+  "NATS_TLS_CA",
   "PUBLISHER_SOCKET",
   "PUBLISHER_SPOOL_DIR",
   "PUBLISHER_SPOOL_MAX_BYTES",
@@ -65,6 +68,7 @@ export function loadPublisherConfig(env: EnvSource): PublisherConfig {
   return {
     region,
     natsUrl: envString(env, "NATS_URL", "nats://127.0.0.1:4222"),
+    natsTlsCa: envString(env, "NATS_TLS_CA", ""),
     socketPath: envString(env, "PUBLISHER_SOCKET", "/tmp/tbg-events/engine.sock"),
     spoolDir: envString(env, "PUBLISHER_SPOOL_DIR", ".data/events/spool"),
     deadLetterPath: envString(env, "PUBLISHER_DEADLETTER", ".data/events/deadletter.jsonl"),

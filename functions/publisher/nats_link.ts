@@ -20,6 +20,8 @@ import type { ForwarderLink, PublishAck } from "./forwarder.ts";
 export interface NatsLinkOptions {
   servers: string;
   name: string;
+  /** CA file for TLS to NATS (NATS_TLS_CA); absent or "" = no private CA. */
+  tlsCaFile?: string;
   publishTimeoutMs: number;
   logger: Logger;
   onState?(connected: boolean): void;
@@ -54,6 +56,7 @@ export class NatsLink implements ForwarderLink {
         servers: this.options.servers,
         name: this.options.name,
         waitOnFirstConnect: true,
+        tlsCaFile: this.options.tlsCaFile,
       });
       if (this.#closed) {
         await nc.close();

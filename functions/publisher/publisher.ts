@@ -69,6 +69,7 @@ export async function startPublisher(
 
   const link = new NatsLink({
     servers: config.natsUrl,
+    tlsCaFile: config.natsTlsCa,
     name: `publisher-${config.region}`,
     publishTimeoutMs: config.publishTimeoutMs,
     logger,

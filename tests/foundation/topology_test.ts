@@ -148,7 +148,25 @@ Deno.test("engine configs: eu is the primary, relays reach it only through their
   }
   const fallback = engineConfig(stackConfig({ TBG_RELAY_MODE: "primary" }), us);
   assert.equal(fallback.mode, "primary");
+  assert.equal(fallback.relay, undefined, "a relay building its own templates dials no primary");
+  assert.throws(() => resolveMiningSettings(env({ TBG_RELAY_TLS: "yes" })), /TBG_RELAY_TLS/);
   assert.throws(() => resolveMiningSettings(env({ TBG_RELAY_MODE: "x" })), /TBG_RELAY_MODE/);
+});
+
+Deno.test("engine configs: the relay link is TLS by default, the primary's cert checked by CA", () => {
+  const config = stackConfig();
+  const [eu, us, asia] = REGIONS;
+  assert.deepEqual(engineConfig(config, eu).relay, {
+    tls: { cert: "/data/stack/tls/relay-primary.pem", key: "/data/stack/tls/relay-primary.key" },
+  });
+  for (const region of [us, asia]) {
+    assert.deepEqual(engineConfig(config, region).relay, {
+      tls: { ca: "/data/stack/tls/relay-ca.pem" },
+    });
+  }
+  const plain = stackConfig({ TBG_RELAY_TLS: "0" });
+  assert.equal(engineConfig(plain, eu).relay, undefined);
+  assert.equal(engineConfig(plain, us).relay, undefined);
 });
 
 Deno.test("pipeline: relay publishers use NATS through the bridge; health polls every region", () => {

@@ -97,6 +97,15 @@ export interface TopologyOptions {
   relayNode?: BitcoinNodeOptions;
   /** Every node's chain: regtest (default) or the OP_TRUE signet (-signetchallenge=51). */
   chain?: "regtest" | "signet";
+  /** The primary's `relay.tls` ({cert, key}); absent: plaintext relay link. */
+  primaryTls?: Record<string, unknown>;
+  /** Each relay's `relay.tls` ({ca and/or pin_sha256}), by relay name. */
+  relayTls?: (name: string) => Record<string, unknown> | undefined;
+}
+
+/** `relay.tls` as config overrides (none when tls is undefined). */
+function tlsOverrides(tls: Record<string, unknown> | undefined): Record<string, unknown> {
+  return tls ? { relay: { tls } } : {};
 }
 
 /** Starts the nodes and engines; every relay has its primary link up and a template. */
@@ -137,7 +146,10 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
     const chain = opts.chain ?? "regtest";
     const primaryNode = await startBitcoinNode({ chain });
     cleanups.push(() => primaryNode.stop());
-    const primary = await start("eu", primaryNode, primaryOverrides(token, relayPort));
+    const primary = await start("eu", primaryNode, {
+      ...primaryOverrides(token, relayPort),
+      ...tlsOverrides(opts.primaryTls),
+    });
     const relays: Region[] = [];
     for (const name of opts.relays ?? ["us-east", "asia"]) {
       const node = await startBitcoinNode({
@@ -150,13 +162,16 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
         await start(
           name,
           node,
-          passthroughOverrides({
-            relayPort,
-            authToken: token,
-            region: name,
-            failoverThreshold: opts.failoverThreshold ?? 10,
-            reconnectInterval: 1,
-          }),
+          {
+            ...passthroughOverrides({
+              relayPort,
+              authToken: token,
+              region: name,
+              failoverThreshold: opts.failoverThreshold ?? 10,
+              reconnectInterval: 1,
+            }),
+            ...tlsOverrides(opts.relayTls?.(name)),
+          },
         ),
       );
     }

@@ -38,6 +38,23 @@ const cases: Array<[string, (c: Record<string, unknown>) => void, string]> = [
     c.primary = { host: "127.0.0.1", auth_token: TOKEN, failover_threshold: 0 };
   }, "config: primary.failover_threshold must be 1-3600"],
   ["mode unknown", (c) => (c.mode = "relay"), 'config: mode must be "primary" or "passthrough"'],
+  ["relay.tls on a primary without a key", (c) => {
+    c.primary = { auth_token: TOKEN };
+    c.relay = { tls: { cert: "/etc/relay.pem" } };
+  }, "config: relay.tls.cert and relay.tls.key are required on a primary"],
+  ["relay.tls on a relay without ca or pin", (c) => {
+    c.mode = "passthrough";
+    c.primary = { host: "127.0.0.1", auth_token: TOKEN };
+    c.relay = { tls: {} };
+  }, "config: relay.tls needs ca or pin_sha256 (or both) on a relay"],
+  ["a pin that is not 64 hex digits", (c) => {
+    c.mode = "passthrough";
+    c.primary = { host: "127.0.0.1", auth_token: TOKEN };
+    c.relay = { tls: { pin_sha256: ["ab".repeat(32), "xyz"] } };
+  }, "config: relay.tls.pin_sha256[1] must be 64 hex digits"],
+  ["relay.tls not an object", (c) => {
+    c.relay = { tls: true };
+  }, "config: relay.tls must be an object"],
 ];
 
 for (const [what, edit, message] of cases) {
