@@ -101,7 +101,9 @@ requires({
       );
       await Deno.writeTextFile(`${dir}/leaf.conf`, leaf);
 
-      const password = crypto.randomUUID();
+      // A letter first: nats-server parses a substituted variable as a config
+      // value, and one starting with a digit is read as a number (nats/hub.conf).
+      const password = `leaf-${crypto.randomUUID()}`;
       services.push(
         await startNatsConfig("nats-hub", dir, `${dir}/hub.conf`, {
           NATS_TLS_CERT: hubCert.cert,
