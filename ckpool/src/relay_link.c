@@ -49,6 +49,7 @@ int relay_link_start_tls(struct relay_link *l, struct relay_tls *t)
 		return -1;
 	l->tls_server = relay_tls_is_server(t);
 	l->tls = l->tls_server ? RELAY_LINK_TLS_PEEK : RELAY_LINK_TLS_HANDSHAKE;
+	l->tls_wants_write = !l->tls_server;   /* a client speaks first (ClientHello) */
 	return 0;
 }
 
@@ -117,6 +118,11 @@ bool relay_link_has_output(const struct relay_link *l)
 
 bool relay_link_wants_output(const struct relay_link *l)
 {
+	/* While handshaking, queued frames wait: asking for POLLOUT then would
+	 * wake the loop at once on every pass (the socket is writable) and spin
+	 * until the peer answers. Only what OpenSSL itself asks for counts. */
+	if (l->ssl && l->tls != RELAY_LINK_TLS_OPEN)
+		return l->tls_wants_write;
 	return l->q_count > 0 || (l->ssl && l->tls_wants_write);
 }
 

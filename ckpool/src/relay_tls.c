@@ -286,7 +286,7 @@ static int verify_peer(int ok, X509_STORE_CTX *xs)
 	const struct relay_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
 	char *detail = SSL_get_app_data(ssl);
 	int err = X509_STORE_CTX_get_error(xs), depth = X509_STORE_CTX_get_error_depth(xs);
-	uint8_t h[32];
+	uint8_t h[32] = { 0 };
 	char hex[RELAY_TLS_PIN_HEX + 1];
 
 	if (!ok && (t->has_ca || !is_trust_error(err))) {
@@ -294,6 +294,11 @@ static int verify_peer(int ok, X509_STORE_CTX *xs)
 			 X509_verify_cert_error_string(err), depth);
 		return 0;
 	}
+	/* Pins only: a trust error (self-signed, unknown issuer) is forgiven,
+	 * and cleared, or SSL_get_verify_result() would keep reporting it and
+	 * any later TLS failure would be classified as a bad certificate. */
+	if (!ok)
+		X509_STORE_CTX_set_error(xs, X509_V_OK);
 	if (depth != 0 || !t->pin_count)
 		return 1;
 	if (spki_sha256(X509_STORE_CTX_get_current_cert(xs), h) == 0 && pin_matches(t, h))
