@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,8 +32,11 @@ struct mark_layout {
 
 _Static_assert(sizeof(struct mark_layout) == MARK_SIZE, "events.seq is 64 bytes");
 _Static_assert(offsetof(struct mark_layout, count) == 48, "count at offset 48");
+/* Shared memory needs an atomic that is a plain CPU instruction, not a lock. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics are lock-free");
 
 static struct mark_layout *mark;   /* NULL while closed */
+static int mark_fd = -1;
 
 static bool plausible_boot_id(const char *s)
 {
@@ -72,24 +76,40 @@ int seq_mark_open(const char *dir, const char *boot_id, struct seq_mark_previous
 		return -1;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 || fstat(fd, &st) < 0
-	    || (st.st_size != MARK_SIZE && ftruncate(fd, MARK_SIZE) < 0)) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "events: cannot open %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
+	/* One engine per state_dir: a second would count into the same mark. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen, "events: %s is in use by another engine (%s): give each engine "
+			 "its own state_dir", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Real blocks, not a sparse hole: a store into a hole on a full disk
+	 * would be SIGBUS instead of this error. */
+	if (st.st_size != MARK_SIZE
+	    && (ftruncate(fd, 0) < 0 || (errno = posix_fallocate(fd, 0, MARK_SIZE)) != 0)) {
+		snprintf(err, errlen, "events: cannot size %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	map = mmap(NULL, MARK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);   /* the mapping keeps the file */
 	if (map == MAP_FAILED) {
 		snprintf(err, errlen, "events: cannot map %s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	mark = map;
+	mark_fd = fd;   /* kept open: it holds the lock */
 	if (st.st_size == MARK_SIZE)
 		read_previous(mark, prev);
-	/* Count first, so a kill between these stores never pairs the new id
-	 * with the old count. */
+	/* The magic goes last: a kill between these stores leaves no valid
+	 * mark, never the old id paired with the new count. */
+	memset(mark->magic, 0, sizeof(mark->magic));
 	atomic_store(&mark->count, 0);
 	copy_string(mark->boot_id, boot_id, sizeof(mark->boot_id));
 	memcpy(mark->magic, MAGIC, sizeof(mark->magic));
@@ -114,4 +134,6 @@ void seq_mark_close(void)
 	msync(mark, MARK_SIZE, MS_SYNC);
 	munmap(mark, MARK_SIZE);
 	mark = NULL;
+	close(mark_fd);
+	mark_fd = -1;
 }
