@@ -167,8 +167,7 @@ async function runTarget(target: string, seconds: number, keep: boolean): Promis
     ...(EXTRA_FLAGS[target] ?? []),
   ];
   const started = performance.now();
-  const out = await new Deno.Command(`${BUILD_DIR}fuzz_${target}`, {
-    args: [...flags, ...corpora],
+  const out = await freshCommand(`${BUILD_DIR}fuzz_${target}`, [...flags, ...corpora], {
     cwd: dir,
     env: {
       UBSAN_OPTIONS: "halt_on_error=1:print_stacktrace=1",
@@ -193,6 +192,26 @@ async function runTarget(target: string, seconds: number, keep: boolean): Promis
   };
   if (!finding && !keep) await Deno.remove(dir, { recursive: true });
   return result;
+}
+
+/**
+ * A command whose peak-RSS accounting starts from its own: Linux keeps a
+ * process's peak RSS across execve, so a child this runner spawns directly
+ * reports the runner's peak as its own (getrusage ru_maxrss), and libFuzzer,
+ * which checks that figure against -rss_limit_mb (2 GiB), called a fresh
+ * target out of memory at its first input once the runner had grown that
+ * big over a long run. `sh` forks the target instead of exec'ing it (a
+ * command follows it), so the target starts from sh's small figure.
+ */
+export function freshCommand(
+  command: string,
+  args: string[],
+  options: Omit<Deno.CommandOptions, "args">,
+): Deno.Command {
+  return new Deno.Command("sh", {
+    ...options,
+    args: ["-c", '"$@"; exit $?', "sh", command, ...args],
+  });
 }
 
 function line(r: TargetResult): string {

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { listTargets, parseArgs, parseLog } from "../../tools/fuzz.ts";
+import { freshCommand, listTargets, parseArgs, parseLog } from "../../tools/fuzz.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -67,4 +67,29 @@ Deno.test({
       assert.ok(seeds.length > 0, `ckpool/fuzz/corpus/${target} holds seeds`);
     }
   },
+});
+
+Deno.test("fuzz: a target's peak RSS is its own, not the runner's", async () => {
+  // Grow this process well past what a small child uses; a child spawned
+  // directly would report this peak as its own (Linux keeps it across exec).
+  const ballast = new Uint8Array(512 * 1024 * 1024).fill(1);
+  // The child reports its peak RSS (getrusage ru_maxrss, KiB) and exits.
+  const args = ["eval", 'import p from "node:process"; console.log(p.resourceUsage().maxRSS)'];
+  const peakKiB = async (cmd: Deno.Command) =>
+    Number(new TextDecoder().decode((await cmd.output()).stdout).trim());
+  const direct = await peakKiB(new Deno.Command(Deno.execPath(), { args, stderr: "null" }));
+  const fresh = await peakKiB(
+    freshCommand(Deno.execPath(), args, { stdout: "piped", stderr: "null" }),
+  );
+  assert.ok(direct > 400 * 1024, `a direct child inherits the peak (${direct} KiB)`);
+  assert.ok(fresh < 300 * 1024, `the target's own peak only (${fresh} KiB)`);
+  assert.equal(ballast[ballast.length - 1], 1);
+});
+
+Deno.test("fuzz: freshCommand passes arguments through and returns the exit code", async () => {
+  const out = await freshCommand("sh", ["-c", 'printf "%s|" "$@"; exit 3', "x", "a b", "*"], {
+    stdout: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stdout), "a b|*|");
+  assert.equal(out.code, 3);
 });
