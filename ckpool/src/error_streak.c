@@ -4,14 +4,14 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "error_streak.h"
-#include "util.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void start(struct error_streak *s, const char *message)
 {
 	s->active = true;
-	copy_string(s->message, message, sizeof(s->message));
+	snprintf(s->message, sizeof(s->message), "%s", message);
 	s->count = 1;
 }
 
@@ -28,7 +28,7 @@ enum streak_change error_streak_fail(struct error_streak *s, const char *message
 		return STREAK_STARTED;
 	}
 	/* Compare as stored: a message longer than the buffer repeats too. */
-	copy_string(cut, message, sizeof(cut));
+	snprintf(cut, sizeof(cut), "%s", message);
 	if (!strcmp(cut, s->message)) {
 		s->count++;
 		return STREAK_REPEATED;

@@ -9,8 +9,11 @@
  * failure starts a streak, changes it (a different message) or merely
  * repeats it; error_streak_clear() says whether a success ended one. The
  * caller logs on STREAK_STARTED / STREAK_CHANGED / STREAK_ENDED only, with
- * the finished streak's count of repeats. Pure: no I/O, no locking (one
- * owner thread; copy it out under the owner's lock to share it).
+ * the finished streak's count of repeats. No locking (one owner thread;
+ * copy it out under the owner's lock to share it).
+ *
+ * Pure layer: no I/O, no globals, no threads of its own; includes only
+ * pure headers (make -C ckpool check-layers); unit tested in tests/.
  *
  *   struct error_streak s = ERROR_STREAK_INIT, ended;
  *   switch (error_streak_fail(&s, err, &ended)) {

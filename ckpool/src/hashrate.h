@@ -12,8 +12,10 @@
  * by (1 - exp(-elapsed / tau)): a 1d figure after ten minutes is the
  * ten-minute average rather than 1/144 of it.
  *
- * Pure: time is passed in (seconds, any monotonic origin), no locks. The
- * caller serialises access to one struct hashrate or hashrate_table.
+ * The averaging does no I/O and reads no clock: time is passed in (seconds,
+ * any monotonic origin), no locks. The caller serialises access to one
+ * struct hashrate or hashrate_table. (A runtime module all the same: the
+ * tracker below emits hashrate_update events.)
  *
  *   struct hashrate h;
  *   hashrate_init(&h, now);
