@@ -224,6 +224,21 @@ static enum relay_link_status tls_io_result(struct relay_link *l, int n)
 	}
 }
 
+/* n more bytes of the head frame went out (plaintext or TLS); a finished
+ * frame leaves the queue and counts when it was a template. */
+static void advance_head(struct relay_link *l, size_t n, double now, unsigned *templates_done)
+{
+	struct relay_msg *m = l->q[l->q_head];
+
+	l->last_tx_progress = now;
+	l->head_sent += n;
+	if (l->head_sent < m->len)
+		return;
+	if (templates_done && m->type == RELAY_TEMPLATE)
+		(*templates_done)++;
+	queue_pop(l);
+}
+
 /* Writes the queue through TLS. A write that would block leaves the head
  * frame locked: OpenSSL may have encrypted part of it already, so it must
  * be offered again, unchanged (never dropped for a newer template). */
@@ -248,13 +263,7 @@ static enum relay_link_status tls_flush(struct relay_link *l, double now, unsign
 			l->head_locked = true;
 			return tls_io_result(l, n);
 		}
-		l->last_tx_progress = now;
-		l->head_sent += (size_t)n;
-		if (l->head_sent < m->len)
-			continue;
-		if (templates_done && m->type == RELAY_TEMPLATE)
-			(*templates_done)++;
-		queue_pop(l);
+		advance_head(l, (size_t)n, now, templates_done);
 	}
 	l->last_tx_progress = now;
 	return RELAY_LINK_OK;
@@ -287,13 +296,7 @@ enum relay_link_status relay_link_flush(struct relay_link *l, double now,
 			l->io_errno = errno;
 			return RELAY_LINK_IO_ERROR;
 		}
-		l->last_tx_progress = now;
-		l->head_sent += (size_t)n;
-		if (l->head_sent < m->len)
-			continue;
-		if (templates_done && m->type == RELAY_TEMPLATE)
-			(*templates_done)++;
-		queue_pop(l);
+		advance_head(l, (size_t)n, now, templates_done);
 	}
 	l->last_tx_progress = now;
 	return RELAY_LINK_OK;
