@@ -183,10 +183,6 @@ static int start_events(const struct config *cfg)
 	};
 	char err[512];
 
-	if (*cfg->state_dir && ensure_dir(cfg->state_dir, err, sizeof(err))) {
-		log_error("main", "%s", err);
-		return -1;
-	}
 	if (events_start(&ec, err, sizeof(err))) {
 		log_error("main", "events: %s", err);
 		return -1;
