@@ -87,8 +87,9 @@ export async function startCollector(
     const before = sources.get(sourceKey(s));
     if (before !== undefined && before.received > s.received) return;
     sources.set(sourceKey(s), s);
-    // A late redelivery from a boot already replaced must not take the gauges back.
-    if (retiredBoots.has(sourceKey(s))) return;
+    // A late redelivery from a boot already replaced must not take the gauges back,
+    // nor may a boot that its successor's engine_started just declared ended.
+    if (s.announcedOnly || retiredBoots.has(sourceKey(s))) return;
     const current = currentBoot.get(s.pool_instance);
     if (current !== undefined && current.boot_id !== s.boot_id) {
       retiredBoots.add(sourceKey(current));

@@ -25,6 +25,11 @@ export interface SourceSeq {
   missing: number;
   /** Rows stored for this source; grows with every commit (orders concurrent results). */
   received: number;
+  /**
+   * This write only raised the boot's highest_seq from its successor's
+   * engine_started: the boot has ended, so it never becomes the current one.
+   */
+  announcedOnly?: true;
 }
 
 export interface PgWriteResult {
@@ -140,7 +145,9 @@ export async function writeEvents(
                       - least(s.lowest_seq, excluded.lowest_seq, 1) + 1
                       - (s.received + excluded.received),
         region      = excluded.region,
-        updated_at  = now()
+        -- an announcement is news about an ended boot, not activity: loadSources
+        -- orders by updated_at to find each engine's current boot
+        updated_at  = case when excluded.received > 0 then now() else s.updated_at end
       returning pool_instance, boot_id, region, highest_seq, missing, received
     )
     select 'count' as kind, (select count(*) from ins)::int as n, null as pool_instance,
@@ -149,9 +156,9 @@ export async function writeEvents(
     union all
     select 'blocks', (select count(*) from blk)::int, null, null, null, null, null, null
     union all
-    select 'source', 0, pool_instance, boot_id::text, region, highest_seq::text, missing::text,
-           received::text
-    from src`;
+    select 'source', agg.n::int, pool_instance, boot_id::text, src.region, highest_seq::text,
+           missing::text, received::text
+    from src join agg using (pool_instance, boot_id)`;
   const result: PgWriteResult = { inserted: 0, blocks: 0, sources: [] };
   for (const row of rows) {
     if (row.kind === "count") result.inserted = row.n;
@@ -164,6 +171,7 @@ export async function writeEvents(
         highest_seq: Number(row.highest_seq),
         missing: Number(row.missing),
         received: Number(row.received),
+        ...(row.n === 0 ? { announcedOnly: true as const } : {}),
       });
     }
   }
@@ -186,7 +194,7 @@ export async function loadSources(sql: Sql, limit = 200): Promise<SourceSeq[]> {
   >`
     select pool_instance, boot_id::text, region, highest_seq::text, missing::text,
            received::text
-    from event_sources order by updated_at desc limit ${limit}`;
+    from event_sources order by updated_at desc, received > 0 desc limit ${limit}`;
   return rows.map((r) => ({
     pool_instance: r.pool_instance,
     boot_id: r.boot_id,

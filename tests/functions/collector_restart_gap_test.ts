@@ -47,6 +47,9 @@ requires({
       assertEquals(r.inserted, 1);
       assertEquals(source(r.sources, a.bootId), [8, 5, 3]);
       assertEquals(source(r.sources, b.bootId), [1, 1, 0]);
+      // Only b is live: the collector never makes an announced boot its current one.
+      const flags = (id: string) => r.sources.find((x) => x.boot_id === id)?.announcedOnly;
+      assertEquals([flags(a.bootId), flags(b.bootId)], [true, undefined]);
       // Redelivered: not inserted again, so not counted again.
       r = await writeEvents(sql, [started]);
       assertEquals([r.inserted, r.sources.length], [0, 0]);
