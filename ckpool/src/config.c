@@ -5,9 +5,9 @@
  * Copyright (C) 2026 The Bitcoin Game. GPLv3 or later, see ../COPYING.
  */
 #include "config.h"
+#include "hex.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -366,11 +366,7 @@ static int read_pin(struct config_errors *e, struct relay_tls_config *t, json_t 
 		    size_t i)
 {
 	const char *v = json_is_string(item) ? json_string_value(item) : "";
-	size_t n = strlen(v), j;
-
-	for (j = 0; j < n && isxdigit((unsigned char)v[j]); j++)
-		;
-	if (n != 64 || j != n)
+	if (strlen(v) != 64 || !hex_is_valid(v, 64))
 		return fail(e, "relay.tls.pin_sha256[%zu] must be 64 hex digits (SHA-256 of the "
 			    "primary's SubjectPublicKeyInfo)", i);
 	copy_string(t->pin_sha256[i], v, sizeof(t->pin_sha256[i]));

@@ -319,7 +319,6 @@ static void push_or_drop(size_t type, json_t *data)
 {
 	struct pending_event ev = { type, now_unix_us(), data };
 
-	seq_mark_count();
 	atomic_fetch_add(&type_table[type].queued, 1);
 	if (ring_push(&ev, type == PRIORITY_TYPE_INDEX)) {
 		wake_emitter_if_idle();
@@ -333,7 +332,6 @@ static void push_or_drop(size_t type, json_t *data)
 
 static void drop_invalid(size_t type, json_t *data)
 {
-	seq_mark_count();
 	atomic_fetch_add(&type_table[type].dropped, 1);
 	atomic_fetch_add(&overflow_gap, 1);
 	json_decref(data);
@@ -353,6 +351,7 @@ void events_emit(const char *type, json_t *data)
 	if (!atomic_load(&accepting)) {
 		json_decref(data);
 	} else {
+		seq_mark_count();   /* this event uses up a seq, delivered or dropped */
 		index = type_index(type);
 		if (!strcmp(type_table[index].name, INVALID_TYPE_NAME))
 			drop_invalid(index, data);

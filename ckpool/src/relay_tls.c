@@ -9,6 +9,7 @@
 #include "hex.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -166,13 +167,10 @@ struct relay_tls *relay_tls_server_new(const char *cert_file, const char *key_fi
 	ctx = load_server_ctx(cert_file, key_file, err, errlen);
 	if (!ctx)
 		return NULL;
-	t = calloc(1, sizeof(*t));
-	if (!t || !(t->cert_file = strdup(cert_file)) || !(t->key_file = strdup(key_file))) {
-		snprintf(err, errlen, "relay.tls: out of memory");
-		SSL_CTX_free(ctx);
-		relay_tls_free(t);
-		return NULL;
-	}
+	t = alloc_or_abort(sizeof(*t));
+	memset(t, 0, sizeof(*t));
+	t->cert_file = strdup_or_abort(cert_file);
+	t->key_file = strdup_or_abort(key_file);
 	t->ctx = ctx;
 	t->server = true;
 	t->cert_seen = cert_seen;
@@ -180,20 +178,12 @@ struct relay_tls *relay_tls_server_new(const char *cert_file, const char *key_fi
 	return t;
 }
 
-static double monotonic_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A renewed certificate: new connections get it, existing sessions keep a
  * reference to the context they were made from. */
 static void reload_if_changed(struct relay_tls *t)
 {
 	struct file_stamp cert_now, key_now;
-	double now = monotonic_s();
+	double now = now_monotonic();
 	char err[512], pin[RELAY_TLS_PIN_HEX + 1] = "";
 	SSL_CTX *ctx;
 
@@ -345,14 +335,11 @@ static int load_ca(struct relay_tls *t, const char *ca, char *err, size_t errlen
 struct relay_tls *relay_tls_client_new(const struct relay_tls_client_settings *s, char *err,
 				       size_t errlen)
 {
-	struct relay_tls *t = calloc(1, sizeof(*t));
+	struct relay_tls *t = alloc_or_abort(sizeof(*t));
 	bool has_ca = s->ca && *s->ca;
 	unsigned char ip[16];
 
-	if (!t) {
-		snprintf(err, errlen, "relay.tls: out of memory");
-		return NULL;
-	}
+	memset(t, 0, sizeof(*t));
 	if (!has_ca && !s->pin_count) {
 		snprintf(err, errlen, "relay.tls: a relay needs ca or pin_sha256 (or both)");
 		goto fail;
@@ -367,7 +354,7 @@ struct relay_tls *relay_tls_client_new(const struct relay_tls_client_settings *s
 	if (has_ca && load_ca(t, s->ca, err, errlen))
 		goto fail;
 	if (s->server_name && *s->server_name) {
-		t->server_name = strdup(s->server_name);
+		t->server_name = strdup_or_abort(s->server_name);
 		t->name_is_ip = inet_pton(AF_INET, s->server_name, ip) == 1
 				|| inet_pton(AF_INET6, s->server_name, ip) == 1;
 	}

@@ -349,13 +349,10 @@ static void reject_with(struct conn *c, const char *id, const struct submission 
 /* Params that are not the hex strings of a submit: a protocol error. */
 static void reject_malformed(struct conn *c, const char *id, const struct submission *s)
 {
-	atomic_fetch_add(&g_stats.shares_rejected[REJECT_INVALID], 1);
-	c->shares_rejected++;
-	session_reply_error_text(c, id, STRATUM_ERR_OTHER,
-				 "Invalid submit parameters: expected [worker, job_id, "
-				 "extranonce2, ntime, nonce(, version_bits)] as hex strings");
-	emit_share(c, s, c->vardiff.diff, 0, false, share_result_reason(SHARE_INVALID), NULL,
-		   NULL);
+	reject_share(c, id, s, SHARE_INVALID, STRATUM_ERR_OTHER,
+		     "Invalid submit parameters: expected [worker, job_id, extranonce2, ntime, "
+		     "nonce(, version_bits)] as hex strings",
+		     NULL, NULL);
 	session_note_protocol_error(c);
 }
 
