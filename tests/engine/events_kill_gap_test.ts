@@ -12,34 +12,7 @@ import { scrapeMetrics, startEngine } from "../../lib/harness/engine.ts";
 import { requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
 import { waitFor } from "../../lib/ports.ts";
 import { connectMiner, regtestAddress } from "../../lib/harness/stratum_miner.ts";
-
-interface Envelope {
-  event: string;
-  boot_id: string;
-  seq: number;
-  data: Record<string, unknown>;
-}
-
-/** A consumer on `path` that keeps every envelope it reads. */
-function listen(path: string) {
-  const socket = Deno.listenDatagram({ transport: "unixpacket", path });
-  const events: Envelope[] = [];
-  const reading = (async () => {
-    try {
-      for await (const [bytes] of socket) events.push(JSON.parse(new TextDecoder().decode(bytes)));
-    } catch {
-      // closed
-    }
-  })();
-  return {
-    events,
-    async close() {
-      socket.close();
-      await reading;
-      await Deno.remove(path).catch(() => {});
-    },
-  };
-}
+import { EventConsumer } from "../events/_helpers.ts";
 
 const HELD = 7;
 
@@ -50,7 +23,8 @@ requires({
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "ckpool-killgap-" });
     const path = `${dir}/events.sock`;
-    let sink = listen(path);
+    const sink = new EventConsumer(path);
+    sink.start();
     const node = await startBitcoinNode();
     try {
       const engine = await startEngine(node, {
@@ -63,18 +37,17 @@ requires({
         // A malformed submit is answered and emits one share_submitted.
         const reject = () => client.submit(address, "00000000deadbeef", "00", "00000000", "0");
         await reject();
-        const seen = await waitFor(
-          () => sink.events.find((e) => e.event === "share_submitted"),
-          { what: "the first share_submitted" },
-        );
+        const [seen] = await waitFor(() => sink.of("share_submitted"), {
+          what: "the first share_submitted",
+        });
         const firstBoot = seen.boot_id;
-        assertEquals(sink.events.some((e) => e.event === "engine_started"), false);
+        assertEquals(sink.of("engine_started").length, 0);
         const delivered = sink.events.filter((e) => e.boot_id === firstBoot);
         const lastSeq = Math.max(...delivered.map((e) => e.seq));
         assertEquals(lastSeq, delivered.length, "nothing dropped before the consumer went");
 
         // The consumer goes; HELD more events wait in the engine's queue.
-        await sink.close();
+        await sink.stop();
         for (let i = 0; i < HELD; i++) await reject();
         await waitFor(async () => {
           const m = await scrapeMetrics(engine);
@@ -84,12 +57,11 @@ requires({
         await engine.kill();
         await client.close(); // after the kill: a disconnect would emit one more event
 
-        sink = listen(path);
+        sink.start();
         await engine.restart();
-        const started = await waitFor(
-          () => sink.events.find((e) => e.event === "engine_started"),
-          { what: "engine_started from the new boot" },
-        );
+        const [started] = await waitFor(() => sink.of("engine_started"), {
+          what: "engine_started from the new boot",
+        });
         assertEquals(started.seq, 1);
         assertEquals(started.data, {
           previous_boot_id: firstBoot,
@@ -100,7 +72,7 @@ requires({
       }
     } finally {
       await node.stop();
-      await sink.close();
+      await sink.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },
