@@ -5,6 +5,8 @@
  * SHA-256 pin of a certificate's public key (what relays put in
  * `relay.tls.pin_sha256`). ECDSA P-256 keys: fast to make, small handshakes.
  */
+import { sha256, toHex } from "./bitcoin/mod.ts";
+import { exists } from "./fs.ts";
 
 export interface KeyPair {
   cert: string;
@@ -136,8 +138,7 @@ export async function makeSelfSigned(
 export async function spkiPin(certPath: string): Promise<string> {
   const pub = await openssl(["x509", "-in", certPath, "-pubkey", "-noout"]);
   const der = await openssl(["pkey", "-pubin", "-outform", "DER"], pub);
-  const digest = await crypto.subtle.digest("SHA-256", new Uint8Array(der));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(sha256(der));
 }
 
 /** The certificate's notAfter as a Date. */
@@ -156,14 +157,6 @@ export interface ServerCerts {
 
 const making = new Map<string, Promise<void>>();
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Makes the CA and the server certificate (localhost, 127.0.0.1) at these
  * paths unless they exist; a server certificate with less than a day left is
@@ -178,11 +171,11 @@ export function ensureServerCerts(files: ServerCerts): Promise<void> {
       await Deno.mkdir(dir, { recursive: true });
       const name = (p: string) => p.slice(p.lastIndexOf("/") + 1).replace(/\.pem$/, "");
       let fresh = false;
-      if (!(await exists(files.ca.cert)) || !(await exists(files.ca.key))) {
+      if (!exists(files.ca.cert) || !exists(files.ca.key)) {
         await makeCa(dir, name(files.ca.cert));
         fresh = true;
       }
-      const serverOk = !fresh && await exists(files.server.cert) &&
+      const serverOk = !fresh && exists(files.server.cert) &&
         (await notAfter(files.server.cert)).getTime() > Date.now() + 86_400_000;
       if (!serverOk) await makeServerCert(dir, files.ca, name(files.server.cert));
     })().finally(() => making.delete(key));
