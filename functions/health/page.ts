@@ -2,6 +2,7 @@
 
 import type { RegionStatus } from "./evaluate.ts";
 import type { RegionState } from "./monitor.ts";
+import { escapeHtml } from "../lib/html.ts";
 
 const COLOURS: Record<RegionStatus, string> = {
   healthy: "#1a7f37",
@@ -9,11 +10,6 @@ const COLOURS: Record<RegionStatus, string> = {
   down: "#cf222e",
   unknown: "#6e7781",
 };
-
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
 
 function ago(iso: string, now: Date): string {
   const s = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));

@@ -8,11 +8,7 @@
  */
 
 import type { NetworkName } from "./address.ts";
-
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
+import { escapeHtml } from "../lib/html.ts";
 
 /** JSON safe inside a <script> element. */
 function scriptJson(value: unknown): string {
