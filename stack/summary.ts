@@ -1,16 +1,14 @@
 /** The "where to connect" lines `deno task up` prints under its table. */
 
 import type { StackConfig } from "./topology_types.ts";
-import { miningSettings } from "./topology_engine.ts";
+import { chainOf, miningSettings } from "./topology_engine.ts";
 import { portKey, portOf } from "./topology_ports.ts";
 
 /** Stratum URL per region, then the monitor, metrics and stores, one line each. */
 export function connectionSummary(config: StackConfig, databaseUrl: string): string[] {
   const port = (key: string) => portOf(config.ports, key);
   const lines = [
-    `Point a miner at the Stratum URL of its region (user <${
-      miningSettings(config).chain ?? "regtest"
-    } address>[.worker]):`,
+    `Point a miner at the Stratum URL of its region (user <${chainOf(config)} address>[.worker]):`,
   ];
   for (const region of config.regions) {
     lines.push(

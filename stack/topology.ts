@@ -27,7 +27,7 @@ import {
 import { canEnter } from "./supervisor/run_as.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
 import { bridgePort, bridgeServiceName, bridgeServices } from "./topology_bridges.ts";
-import { engineService, engineServiceName, miningSettings } from "./topology_engine.ts";
+import { chainOf, engineService, engineServiceName, miningSettings } from "./topology_engine.ts";
 import { demoMinerRegions, minerService } from "./topology_miner.ts";
 import { minerApiService } from "./topology_miner_api.ts";
 import { collectorService, healthService, publisherService } from "./topology_pipeline.ts";
@@ -175,7 +175,7 @@ export async function buildTopology(config: StackConfig): Promise<Topology> {
     return { services, notes };
   }
   const impl = config.bitcoin;
-  const chain = miningSettings(config).chain ?? "regtest";
+  const chain = chainOf(config);
   notes.push(`bitcoin: ${chain} nodes run ${impl.kind === "bitcoind" ? impl.path : impl.script}`);
   const settings = miningSettings(config);
   const relays = config.regions.filter((r) => r.role === "relay");

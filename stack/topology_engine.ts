@@ -15,6 +15,7 @@ import { portKey, portOf } from "./topology_ports.ts";
 import type { Region } from "./topology_regions.ts";
 import { ensureServerCerts, type ServerCerts } from "../lib/tls_certs.ts";
 import {
+  type Chain,
   DEFAULT_FAILOVER_THRESHOLD_S,
   DEFAULT_MINING,
   DEFAULT_RECONNECT_INTERVAL_S,
@@ -38,6 +39,11 @@ export function engineServiceName(region: Region): string {
 
 export function miningSettings(config: StackConfig): MiningSettings {
   return config.mining ?? DEFAULT_MINING;
+}
+
+/** The chain every node of the stack runs (regtest unless the settings say signet). */
+export function chainOf(config: StackConfig): Chain {
+  return miningSettings(config).chain ?? "regtest";
 }
 
 export function primaryRegion(config: StackConfig): Region {

@@ -8,7 +8,7 @@ import { MINER_API_ALLOW_ENV } from "../functions/miner-api/config.ts";
 import { httpAnswers } from "./supervisor/readiness.ts";
 import type { ServiceSpec } from "./supervisor/types.ts";
 import type { StackConfig } from "./topology_types.ts";
-import { miningSettings } from "./topology_engine.ts";
+import { chainOf } from "./topology_engine.ts";
 import { portOf } from "./topology_ports.ts";
 
 const FUNCTIONS = new URL("../functions", import.meta.url).pathname;
@@ -33,7 +33,7 @@ export function minerApiService(config: StackConfig, databaseUrl: string): Servi
       env: {
         MINER_API_LISTEN: `127.0.0.1:${port}`,
         DATABASE_URL: databaseUrl,
-        MINER_API_NETWORK: miningSettings(config).chain ?? "regtest",
+        MINER_API_NETWORK: chainOf(config),
       },
     }),
     ready: () => httpAnswers(`http://127.0.0.1:${port}/health`),
