@@ -121,7 +121,7 @@ bool relay_link_wants_output(const struct relay_link *l)
 	/* While handshaking, queued frames wait: asking for POLLOUT then would
 	 * wake the loop at once on every pass (the socket is writable) and spin
 	 * until the peer answers. Only what OpenSSL itself asks for counts. */
-	if (l->ssl && l->tls != RELAY_LINK_TLS_OPEN)
+	if (relay_link_tls_handshaking(l))
 		return l->tls_wants_write;
 	return l->q_count > 0 || (l->ssl && l->tls_wants_write);
 }
