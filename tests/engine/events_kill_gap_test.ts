@@ -37,7 +37,8 @@ requires({
         // A malformed submit is answered and emits one share_submitted.
         const reject = () => client.submit(address, "00000000deadbeef", "00", "00000000", "0");
         await reject();
-        const [seen] = await waitFor(() => sink.of("share_submitted"), {
+        // of() returns an array, truthy even when empty: wait for its first element.
+        const seen = await waitFor(() => sink.of("share_submitted")[0], {
           what: "the first share_submitted",
         });
         const firstBoot = seen.boot_id;
@@ -59,7 +60,7 @@ requires({
 
         sink.start();
         await engine.restart();
-        const [started] = await waitFor(() => sink.of("engine_started"), {
+        const started = await waitFor(() => sink.of("engine_started")[0], {
           what: "engine_started from the new boot",
         });
         assertEquals(started.seq, 1);
