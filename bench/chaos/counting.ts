@@ -13,6 +13,7 @@
 import postgres from "postgres";
 import { Redis } from "ioredis";
 import { EVENT_TYPES } from "../../functions/lib/envelope.ts";
+import { SeqTally } from "./seq_tally.ts";
 
 export interface StoreCount {
   /** Seqs missing below this store's highest seq of the boot. */
@@ -38,11 +39,21 @@ export interface BootCount {
 
 interface RedisBoot {
   poolInstance: string;
-  /** Copies of each seq. */
-  seqs: Map<number, number>;
+  tally: SeqTally;
+  /** Copies of each seq read above the tally's line, not counted yet. */
+  pending: Map<number, number>;
   maxSeq: number;
   minSeq: number;
-  entries: number;
+}
+
+/** One boot as PostgreSQL holds it, found through the (pool_instance, boot_id, seq) index. */
+interface PgBoot {
+  pool_instance: string;
+  boot_id: string;
+  lo: number;
+  hi: number;
+  /** ts of the boot's highest seq, ms. */
+  newest: number;
 }
 
 function storeCount(
@@ -55,11 +66,17 @@ function storeCount(
   return { lost: Math.max(0, span - distinct), duplicated: rows - distinct, stored: rows };
 }
 
+/**
+ * Every query here but the final count walks the index, never the table: a
+ * run at 5,000 events/s stores millions of rows, and a scan of them every
+ * 250 ms would load PostgreSQL more than the collector does.
+ */
 export class StoreCounter {
   readonly sql: postgres.Sql;
   readonly redis: Redis;
   readonly #lastId = new Map<string, string>();
   readonly #boots = new Map<string, RedisBoot>();
+  readonly #pgTallies = new Map<string, SeqTally>();
   /** Per boot: seqs up to here are counted (see count()). */
   readonly #watermark = new Map<string, number>();
   /** Newest event ts (ms) per pool_instance seen in Redis. */
@@ -106,15 +123,15 @@ export class StoreCounter {
     if (!boot) {
       boot = {
         poolInstance: e.pool_instance,
-        seqs: new Map(),
+        tally: new SeqTally(),
+        pending: new Map(),
         maxSeq: -1,
         minSeq: Infinity,
-        entries: 0,
       };
       this.#boots.set(e.boot_id, boot);
     }
-    boot.seqs.set(e.seq, (boot.seqs.get(e.seq) ?? 0) + 1);
-    boot.entries++;
+    if (e.seq <= boot.tally.countedTo) boot.tally.late(e.seq, 1);
+    else boot.pending.set(e.seq, (boot.pending.get(e.seq) ?? 0) + 1);
     boot.maxSeq = Math.max(boot.maxSeq, e.seq);
     boot.minSeq = Math.min(boot.minSeq, e.seq);
     const ms = e.ts / 1000;
@@ -124,12 +141,86 @@ export class StoreCounter {
     }
   }
 
+  /**
+   * Every boot in PostgreSQL with its lowest and highest seq: a skip scan of
+   * the (pool_instance, boot_id, seq) index, a few probes per boot.
+   */
+  async #pgBoots(): Promise<PgBoot[]> {
+    return await this.sql<PgBoot[]>`
+      with recursive b(pool_instance, boot_id) as (
+        (select pool_instance, boot_id from events order by pool_instance, boot_id limit 1)
+        union all
+        select n.pool_instance, n.boot_id from b cross join lateral (
+          select e.pool_instance, e.boot_id from events e
+          where (e.pool_instance, e.boot_id) > (b.pool_instance, b.boot_id)
+          order by e.pool_instance, e.boot_id limit 1) n
+      )
+      select b.pool_instance, b.boot_id::text, lo.seq::float8 as lo, hi.seq::float8 as hi,
+             (extract(epoch from hi.ts) * 1000)::float8 as newest
+      from b
+      cross join lateral (select seq from events e
+        where e.pool_instance = b.pool_instance and e.boot_id = b.boot_id
+        order by seq limit 1) lo
+      cross join lateral (select seq, ts from events e
+        where e.pool_instance = b.pool_instance and e.boot_id = b.boot_id
+        order by seq desc limit 1) hi`;
+  }
+
   /** Newest event ts (ms) per pool_instance among PostgreSQL rows emitted after `sinceMs`. */
   async pgNewest(sinceMs: number): Promise<Map<string, number>> {
-    const rows = await this.sql<{ pool_instance: string; newest: number }[]>`
-      select pool_instance, (extract(epoch from max(ts)) * 1000)::float8 as newest
-      from events where ts > ${new Date(sinceMs)} group by pool_instance`;
-    return new Map(rows.map((r) => [r.pool_instance, r.newest]));
+    const newest = new Map<string, number>();
+    for (const b of await this.#pgBoots()) {
+      if (b.newest > sinceMs && b.newest > (newest.get(b.pool_instance) ?? 0)) {
+        newest.set(b.pool_instance, b.newest);
+      }
+    }
+    return newest;
+  }
+
+  /** Copies of each seq of a boot in PostgreSQL: seqs in (from, to], or those listed. */
+  async #pgCopies(
+    b: PgBoot,
+    range: { from: number; to: number } | { seqs: number[] },
+  ): Promise<Map<number, number>> {
+    const where = "seqs" in range
+      ? this.sql`seq = any(${range.seqs}::bigint[])`
+      : this.sql`seq > ${range.from} and seq <= ${range.to}`;
+    const rows = await this.sql<{ seq: number; n: number }[]>`
+      select seq::float8 as seq, count(*)::int as n from events
+      where pool_instance = ${b.pool_instance} and boot_id = ${b.boot_id}::uuid and ${where}
+      group by seq`;
+    return new Map(rows.map((r) => [r.seq, r.n]));
+  }
+
+  /** PostgreSQL's count of one boot up to `mark`, moving its tally there. */
+  async #pgCount(b: PgBoot, mark: number): Promise<StoreCount> {
+    let tally = this.#pgTallies.get(b.boot_id);
+    if (!tally) this.#pgTallies.set(b.boot_id, tally = new SeqTally());
+    const missing = tally.missing();
+    if (missing.length > 0) {
+      for (const [seq, n] of await this.#pgCopies(b, { seqs: missing })) tally.late(seq, n);
+    }
+    const to = Math.min(mark, b.hi);
+    if (to > tally.countedTo) {
+      const copies = await this.#pgCopies(b, { from: tally.countedTo, to });
+      tally.advance(to, (seq) => copies.get(seq));
+    }
+    return { ...tally.count(), maxSeq: b.hi };
+  }
+
+  /** Every boot and seq in one scan: the last count, once nothing is in flight. */
+  async #pgFullCount(): Promise<Map<string, PgBoot & { count: StoreCount }>> {
+    const rows = await this.sql<
+      { pool_instance: string; boot_id: string; n: number; d: number; lo: number; hi: number }[]
+    >`
+      select pool_instance, boot_id::text, count(*)::int as n, count(distinct seq)::int as d,
+             min(seq)::float8 as lo, max(seq)::float8 as hi
+      from events group by pool_instance, boot_id`;
+    return new Map(rows.map((r) => [r.boot_id, {
+      ...r,
+      newest: 0,
+      count: { ...storeCount(r.lo, r.hi, r.n, r.d), maxSeq: r.hi },
+    }]));
   }
 
   /**
@@ -140,40 +231,25 @@ export class StoreCounter {
    * call (`full`: every seq, for the last count, once nothing is in flight).
    */
   async count(full = false): Promise<BootCount[]> {
-    const ids = [...this.#watermark.keys()];
-    const marks = ids.map((id) => full ? Number.MAX_SAFE_INTEGER : this.#watermark.get(id)!);
-    const rows = await this.sql<
-      {
-        pool_instance: string;
-        boot_id: string;
-        n: number;
-        d: number;
-        lo: number;
-        hi: number;
-        wm: number | null;
-      }[]
-    >`
-      with wm as (
-        select * from unnest(${ids}::uuid[], ${marks}::bigint[]) as w(boot_id, hi)
-      )
-      select e.pool_instance, e.boot_id::text,
-             count(*) filter (where e.seq <= wm.hi)::int as n,
-             count(distinct e.seq) filter (where e.seq <= wm.hi)::int as d,
-             min(e.seq)::int as lo, max(e.seq)::int as hi, min(wm.hi)::float8 as wm
-      from events e left join wm on wm.boot_id = e.boot_id
-      group by e.pool_instance, e.boot_id`;
+    const pg = full ? await this.#pgFullCount() : new Map(
+      await Promise.all(
+        (await this.#pgBoots()).map(async (b) => {
+          const count = await this.#pgCount(b, this.#watermark.get(b.boot_id) ?? -1);
+          return [b.boot_id, { ...b, count }] as const;
+        }),
+      ),
+    );
     const result = new Map<string, BootCount>();
-    for (const r of rows) {
-      const redis = this.#boots.get(r.boot_id);
+    for (const [bootId, r] of pg) {
+      const redis = this.#boots.get(bootId);
       const minSeq = Math.min(r.lo, redis?.minSeq ?? Infinity);
-      const mark = r.wm ?? -1;
-      result.set(r.boot_id, {
+      result.set(bootId, {
         poolInstance: r.pool_instance,
-        bootId: r.boot_id,
+        bootId,
         minSeq,
         maxSeq: Math.max(r.hi, redis?.maxSeq ?? -1),
-        pg: { ...storeCount(minSeq, Math.min(mark, r.hi), r.n, r.d), maxSeq: r.hi },
-        redis: redisCount(redis, minSeq, mark),
+        pg: r.count,
+        redis: this.#redisCount(redis, full ? Infinity : this.#watermark.get(bootId) ?? -1),
       });
     }
     for (const [bootId, b] of this.#boots) {
@@ -184,7 +260,7 @@ export class StoreCounter {
         minSeq: b.minSeq,
         maxSeq: b.maxSeq,
         pg: { lost: 0, duplicated: 0, stored: 0, maxSeq: -1 },
-        redis: redisCount(b, b.minSeq, full ? Infinity : this.#watermark.get(bootId) ?? -1),
+        redis: this.#redisCount(b, full ? Infinity : this.#watermark.get(bootId) ?? -1),
       });
     }
     for (const boot of result.values()) {
@@ -220,26 +296,21 @@ export class StoreCounter {
     return new Map(rows.map((r) => [r.boot_id, r.last]));
   }
 
+  /** Redis's count of one boot up to `mark`, moving its tally there. */
+  #redisCount(boot: RedisBoot | undefined, mark: number): StoreCount {
+    if (!boot) return { lost: 0, duplicated: 0, stored: 0, maxSeq: -1 };
+    const to = Math.min(mark, boot.maxSeq);
+    if (to > boot.tally.countedTo) {
+      boot.tally.advance(to, (seq) => boot.pending.get(seq));
+      for (const seq of boot.pending.keys()) if (seq <= to) boot.pending.delete(seq);
+    }
+    return { ...boot.tally.count(), maxSeq: boot.maxSeq };
+  }
+
   async close(): Promise<void> {
     this.redis.disconnect();
     await this.sql.end({ timeout: 1 });
   }
-}
-
-/** Redis's count of one boot up to `mark`. */
-function redisCount(boot: RedisBoot | undefined, minSeq: number, mark: number): StoreCount {
-  if (!boot) return { lost: 0, duplicated: 0, stored: 0, maxSeq: -1 };
-  let rows = 0;
-  let distinct = 0;
-  for (const [seq, copies] of boot.seqs) {
-    if (seq > mark) continue;
-    rows += copies;
-    distinct++;
-  }
-  return {
-    ...storeCount(minSeq, Math.min(mark, boot.maxSeq), rows, distinct),
-    maxSeq: boot.maxSeq,
-  };
 }
 
 /** Orders Redis stream ids `ms-seq`. */

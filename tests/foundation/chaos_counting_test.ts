@@ -1,12 +1,13 @@
 /**
  * The chaos bench's arithmetic (bench/chaos): what counts as lost in a store,
- * with and without the tail the other store holds, totals over boots, and the
- * printed table.
+ * with and without the tail the other store holds, totals over boots, the
+ * incremental per-boot tally, and the printed table.
  */
 
 import assert from "node:assert/strict";
 import { type BootCount, lostIn, type StoreCount, totals } from "../../bench/chaos/counting.ts";
 import { formatRows } from "../../bench/chaos/table.ts";
+import { SeqTally } from "../../bench/chaos/seq_tally.ts";
 
 const store = (lost: number, duplicated: number, stored: number, maxSeq: number): StoreCount => ({
   lost,
@@ -90,4 +91,25 @@ Deno.test("chaos table: one aligned row per fault, 'not recovered' when it never
   assert.match(lines[2], /\| SIGKILL nats +\| 22\.3 +\| 0 /);
   assert.match(lines[3], /\| restart redis +\| not recovered \| 1 /);
   assert.equal(new Set(lines.map((l) => l.length)).size, 1, "every line as wide");
+});
+
+Deno.test("chaos tally: the line moves over copies seen, gaps stay missing until filled", () => {
+  const tally = new SeqTally();
+  const copies = new Map([[1, 1], [2, 2], [4, 1], [5, 1]]);
+  tally.advance(-1, (seq) => copies.get(seq));
+  assert.deepEqual(tally.count(), { lost: 0, duplicated: 0, stored: 0 }, "nothing below -1");
+  tally.advance(5, (seq) => copies.get(seq));
+  assert.deepEqual(tally.count(), { lost: 1, duplicated: 1, stored: 5 });
+  assert.deepEqual(tally.missing(), [3]);
+  tally.advance(3, () => 9);
+  assert.equal(tally.countedTo, 5, "the line never moves down");
+  assert.deepEqual(tally.count(), { lost: 1, duplicated: 1, stored: 5 }, "nothing counted twice");
+  tally.late(3, 1);
+  assert.deepEqual(tally.count(), { lost: 0, duplicated: 1, stored: 6 }, "a gap filled late");
+  tally.late(4, 1);
+  assert.deepEqual(tally.count(), { lost: 0, duplicated: 2, stored: 7 }, "a late second copy");
+  tally.late(9, 1);
+  assert.deepEqual(tally.count(), { lost: 0, duplicated: 2, stored: 7 }, "above the line: later");
+  tally.advance(8, () => undefined);
+  assert.deepEqual(tally.missing(), [6, 7, 8]);
 });
