@@ -184,7 +184,8 @@ static void send_handshake(struct conn *c)
 
 bool conn_wants_hashing(const struct conn *c)
 {
-	return opt.hash_mode == 1 || (opt.hash_mode == -1 && share_needs_hashing(c->difficulty));
+	return opt.hash_mode == HASH_ON || opt.hash_mode == HASH_MISS ||
+	       (opt.hash_mode == HASH_AUTO && share_needs_hashing(c->difficulty));
 }
 
 static void check_ready(struct conn *c)
@@ -201,7 +202,7 @@ static void reset_search(struct conn *c)
 {
 	c->ready_count = 0;
 	c->scan_nonce = 0;
-	if (opt.hash_mode != 0 && c->job.coinb1)
+	if (opt.hash_mode != HASH_OFF && c->job.coinb1)
 		share_prepare(c);
 }
 
@@ -220,7 +221,7 @@ static void on_notification(struct conn *c, const char *line)
 		 * follow every job, as a miner would. */
 		if (c->has_job && !clean && c->ready_count > 0)
 			goto out;
-		if (job_from_notify(&c->job, params, opt.hash_mode != 0) == 0) {
+		if (job_from_notify(&c->job, params, opt.hash_mode != HASH_OFF) == 0) {
 			c->has_job = true;
 			reset_search(c);
 		}

@@ -63,6 +63,11 @@ struct conn {
 	bool want_write, dirty;
 };
 
+/* --hash: valid shares when the difficulty needs it, never, always, or
+ * nonces whose header misses the block target (never a block, even where
+ * regtest's target passes half of all hashes). */
+enum { HASH_AUTO = -1, HASH_OFF = 0, HASH_ON = 1, HASH_MISS = 2 };
+
 struct options {
 	const char *host;
 	int port;
@@ -75,7 +80,7 @@ struct options {
 	bool idle;            /* open and hold, submit nothing */
 	double suggest_diff;  /* 0: none */
 	int pid;              /* engine to sample, 0: none */
-	int hash_mode;        /* -1 auto, 0 never, 1 always */
+	int hash_mode;        /* HASH_AUTO, HASH_OFF, HASH_ON or HASH_MISS */
 	int connect_parallel; /* handshakes in flight at once */
 	double setup_timeout;
 	bool json;

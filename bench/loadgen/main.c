@@ -28,7 +28,7 @@ struct options opt = {
 	.password = "x",
 	.conns = 100,
 	.duration = 10,
-	.hash_mode = -1,
+	.hash_mode = HASH_AUTO,
 	.connect_parallel = 256,
 	.setup_timeout = 60,
 	.user_agent = "stratum_load/1.0",
@@ -45,7 +45,7 @@ static void usage(FILE *to)
 	fprintf(to,
 		"usage: stratum_load --user ADDR[.WORKER] [--host H] [--port P] [--password X]\n"
 		"  [--conns N] [--rate R | --saturate [--window W]] [--duration S]\n"
-		"  [--idle N] [--suggest-diff D] [--pid ENGINE_PID] [--hash auto|on|off]\n"
+		"  [--idle N] [--suggest-diff D] [--pid ENGINE_PID] [--hash auto|on|off|miss]\n"
 		"  [--prehash N] [--connect-parallel N] [--setup-timeout S] [--tick-us T] [--json]\n");
 }
 
@@ -93,13 +93,15 @@ static void parse_options(int argc, char **argv)
 		case 'x': opt.pid = (int)parse_num("pid", optarg, 1); break;
 		case 'H':
 			if (!strcmp(optarg, "auto"))
-				opt.hash_mode = -1;
+				opt.hash_mode = HASH_AUTO;
 			else if (!strcmp(optarg, "on"))
-				opt.hash_mode = 1;
+				opt.hash_mode = HASH_ON;
 			else if (!strcmp(optarg, "off"))
-				opt.hash_mode = 0;
+				opt.hash_mode = HASH_OFF;
+			else if (!strcmp(optarg, "miss"))
+				opt.hash_mode = HASH_MISS;
 			else {
-				fprintf(stderr, "stratum_load: --hash must be auto, on or off\n");
+				fprintf(stderr, "stratum_load: --hash must be auto, on, off or miss\n");
 				exit(2);
 			}
 			break;

@@ -7,6 +7,8 @@
  * coinb1 || extranonce1 || extranonce2 || coinb2, sha256d, merkle branch
  * folded, then version, prevhash, root, ntime, bits, nonce with the numbers
  * little-endian) and keeps the nonces whose sha256d meets the target.
+ * With --hash miss it keeps those whose sha256d misses the block target in
+ * the job's bits instead: on regtest half of all headers are blocks.
  */
 #include <math.h>
 #include <openssl/sha.h>
@@ -170,11 +172,27 @@ static double hash_difficulty(const uint8_t h[32])
 	return value > 0 ? DIFF1 / value : INFINITY;
 }
 
+/* Difficulty of the block target in compact `bits`: DIFF1 / (mantissa * 256^(exponent - 3)). */
+static double bits_difficulty(uint32_t bits)
+{
+	return DIFF1 / ldexp((double)(bits & 0x007fffff), 8 * ((int)(bits >> 24) - 3));
+}
+
+/* The nonce fits the run: a valid share, or (HASH_MISS) a header that is no block. */
+static bool wanted(double hash_diff, double need, double block_diff)
+{
+	if (opt.hash_mode == HASH_MISS)
+		return hash_diff < block_diff;
+	return hash_diff >= need;
+}
+
 uint64_t share_find(struct conn *c, size_t want)
 {
 	uint64_t hashes = 0;
-	/* A hair above the difficulty so rounding never makes the server disagree. */
+	/* A hair above the difficulty so rounding never makes the server disagree;
+	 * for a miss, a hair below the block's. */
 	double need = c->difficulty * (1 + 1e-9);
+	double block_diff = bits_difficulty(c->job.bits) * (1 - 1e-9);
 	uint8_t h[32];
 	if (c->ready_count + want > c->ready_cap) {
 		size_t cap = c->ready_count + want;
@@ -189,7 +207,7 @@ uint64_t share_find(struct conn *c, size_t want)
 		put_le32(c->header + 76, nonce);
 		sha256d(c->header, 80, h);
 		hashes++;
-		if (hash_difficulty(h) >= need) {
+		if (wanted(hash_difficulty(h), need, block_diff)) {
 			c->ready_nonces[c->ready_count++] = nonce;
 			want--;
 		}

@@ -111,6 +111,44 @@ requires({
 });
 
 requires({
+  name: "loadgen: --hash miss sends headers that are never blocks, even at regtest's target",
+  permissions: ["run", "net", "read"],
+  async fn() {
+    // Regtest bits: about half of all headers are blocks; at 1e-10 every header is a share.
+    const pool = new FakePool({ difficulty: 1e-10, bits: 0x207fffff });
+    try {
+      const r = await load(pool.port, [
+        ...["--conns", "3", "--rate", "600", "--duration", "0.5", "--hash", "miss"],
+      ]);
+      assert(r.sent > 50, `sent ${r.sent}`);
+      assertEquals(r.accepted, r.sent);
+      assertEquals(pool.submits.length, r.sent);
+      assertEquals(pool.submits.filter((s) => s.block).length, 0, "a block was sent");
+      const hashes = r.generator.hashes_setup + r.generator.hashes_inline;
+      assert(hashes > r.sent, `hashed ${hashes} for ${r.sent} submits`);
+    } finally {
+      await pool.close();
+    }
+  },
+});
+
+requires({
+  name: "loadgen: without --hash miss, regtest's target makes blocks of random headers",
+  permissions: ["run", "net", "read"],
+  async fn() {
+    const pool = new FakePool({ difficulty: 1e-10, bits: 0x207fffff });
+    try {
+      const r = await load(pool.port, ["--conns", "3", "--rate", "600", "--duration", "0.5"]);
+      const blocks = pool.submits.filter((s) => s.block).length;
+      assert(r.sent > 50, `sent ${r.sent}`);
+      assert(blocks > r.sent / 4 && blocks < (r.sent * 3) / 4, `${blocks} blocks of ${r.sent}`);
+    } finally {
+      await pool.close();
+    }
+  },
+});
+
+requires({
   name: "loadgen: saturate counts rejects by code and message",
   permissions: ["run", "net", "read"],
   async fn() {
