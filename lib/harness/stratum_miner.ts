@@ -130,6 +130,11 @@ export function asciiHex(text: string): string {
   return [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Display-order hex of a job's previous block hash (as RPC prints block hashes). */
+export function prevhashHex(job: Job): string {
+  return toHex(job.prevhash.slice().reverse());
+}
+
 /**
  * Matches a job that builds on another tip than `previous`. After a block the
  * engine may send the clean job and then a refresh for the same tip before a

@@ -21,7 +21,6 @@ import {
 } from "../../lib/harness/engine.ts";
 import { freePort, waitFor } from "../../lib/ports.ts";
 import type { StratumClient } from "../../lib/stratum/client.ts";
-import { toHex } from "../../lib/bitcoin/mod.ts";
 import { type Job, parseNotify } from "../../lib/stratum/job.ts";
 
 export interface Envelope {
@@ -210,9 +209,4 @@ export function jobSeen(
   const seen = client.notifications.filter((n) => n.method === "mining.notify")
     .map((n) => parseNotify(n.params)).find(match);
   return seen ? Promise.resolve(seen) : client.waitForJob(match, timeoutMs);
-}
-
-/** Display-order hex of a job's previous block hash. */
-export function prevhashHex(job: Job): string {
-  return toHex(job.prevhash.slice().reverse());
 }

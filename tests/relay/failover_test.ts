@@ -15,10 +15,11 @@ import type { BitcoinNode } from "../../lib/harness/bitcoin_node.ts";
 import {
   connectMiner,
   mineShare,
+  prevhashHex,
   regtestAddress,
   submitShare,
 } from "../../lib/harness/stratum_miner.ts";
-import { jobSeen, prevhashHex, startTopology, waitForLinkUp } from "./_topology.ts";
+import { jobSeen, startTopology, waitForLinkUp } from "./_topology.ts";
 
 const BLOCK_DIFFICULTY = 1e-9;
 const FAILOVER_THRESHOLD_S = 2;

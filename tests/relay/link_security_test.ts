@@ -12,10 +12,11 @@ import { waitFor } from "../../lib/ports.ts";
 import {
   connectMiner,
   mineShare,
+  prevhashHex,
   regtestAddress,
   submitShare,
 } from "../../lib/harness/stratum_miner.ts";
-import { jobSeen, prevhashHex, startTopology } from "./_topology.ts";
+import { jobSeen, startTopology } from "./_topology.ts";
 
 const relayTest = (test: RequiredTest) => requires({ ...test, unstableNet: true });
 

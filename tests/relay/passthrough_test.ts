@@ -17,11 +17,12 @@ import {
   blockAt,
   connectMiner,
   mineShare,
+  prevhashHex,
   regtestAddress,
   sats,
   submitShare,
 } from "../../lib/harness/stratum_miner.ts";
-import { jobSeen, prevhashHex, startTopology, waitForHeight } from "./_topology.ts";
+import { jobSeen, startTopology, waitForHeight } from "./_topology.ts";
 
 /** Above regtest's network difficulty: every share found is a block. */
 const BLOCK_DIFFICULTY = 1e-9;

@@ -11,9 +11,15 @@
 import { assertEquals } from "../assert.ts";
 import { encodeSegwitAddress, NETWORKS } from "../../lib/bitcoin/address.ts";
 import { type RequiredTest, requires, SERVICE_PERMISSIONS } from "../harness/permissions.ts";
-import { blockAt, connectMiner, sats, submitShare } from "../../lib/harness/stratum_miner.ts";
+import {
+  blockAt,
+  connectMiner,
+  prevhashHex,
+  sats,
+  submitShare,
+} from "../../lib/harness/stratum_miner.ts";
 import { mineBlock } from "./_block_miner.ts";
-import { jobSeen, prevhashHex, startTopology, waitForHeight } from "./_topology.ts";
+import { jobSeen, startTopology, waitForHeight } from "./_topology.ts";
 
 const relayTest = (test: RequiredTest) => requires({ ...test, unstableNet: true });
 

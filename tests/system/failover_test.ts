@@ -18,10 +18,9 @@
 
 import assert from "node:assert/strict";
 import { waitFor } from "../../lib/ports.ts";
-import { mineShare, submitShare } from "../../lib/harness/stratum_miner.ts";
+import { mineShare, prevhashHex, submitShare } from "../../lib/harness/stratum_miner.ts";
+import { commonTip } from "./_tip.ts";
 import { StratumClient } from "../../lib/stratum/client.ts";
-import { toHex } from "../../lib/bitcoin/mod.ts";
-import type { Job } from "../../lib/stratum/job.ts";
 import { metric } from "../../lib/harness/metrics.ts";
 import { nodeRpc } from "./_rpc.ts";
 import { type BootCounts, complete, describeBoot, Stores } from "./_stores.ts";
@@ -49,10 +48,6 @@ interface StoredEvent {
   pool_instance: string;
   ts_ms: number;
   data: Record<string, unknown>;
-}
-
-function prevhashHex(job: Job): string {
-  return toHex(job.prevhash.slice().reverse());
 }
 
 async function minerOn(region: RegionEndpoints, agent: string): Promise<StratumClient> {
@@ -114,10 +109,7 @@ async function mineBlock(
   client: StratumClient,
   nodes: RegionEndpoints[],
 ): Promise<FoundBlock> {
-  const tip = await waitFor(async () => {
-    const hashes = await Promise.all(nodes.map((n) => nodeRpc<string>(n, "getbestblockhash")));
-    return hashes.every((h) => h === hashes[0]) && hashes[0];
-  }, { timeoutMs: 30_000, what: "every node on the same tip" });
+  const tip = await commonTip(nodes);
   const started = performance.now();
   const job = await client.waitForJob((j) => prevhashHex(j) === tip, 30_000);
   const share = mineShare(client, job, { difficulty: BLOCK_DIFFICULTY });

@@ -13,6 +13,7 @@ import { StratumClient } from "../../lib/stratum/client.ts";
 import { complete, Stores } from "./_stores.ts";
 import { metric } from "../../lib/harness/metrics.ts";
 import { startSystem, systemTest } from "./_target.ts";
+import { jobOnCommonTip } from "./_tip.ts";
 import { REGION_NAMES, RELAY_NAMES } from "../../lib/harness/system.ts";
 
 const WORKER = "bcrt1qw33xwttyv4kk7ttdd9hx2u3dv9jxgu3p3snjgx.multi";
@@ -45,8 +46,11 @@ systemTest(
         await client.subscribe("system-multi/1.0");
         assert.equal((await client.authorize(WORKER)).result, true);
         await client.suggestDifficulty(1e-9);
-        await client.nextNotify();
-        for (let i = 0; i < SHARES; i++) {
+        // The first share (a block) on the tip every node has, so at least it is on the best
+        // chain everywhere; the rest may be side-chain siblings of it.
+        const { job } = await jobOnCommonTip(client, REGION_NAMES.map((n) => regions[n]));
+        await submitShare(client, WORKER, mineShare(client, job));
+        for (let i = 1; i < SHARES; i++) {
           await submitShare(client, WORKER, mineShare(client, client.currentJob!));
         }
       }
