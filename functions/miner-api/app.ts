@@ -69,6 +69,14 @@ function intParam(c: Context, name: string, fallback: number, min: number, max: 
   return Number(raw);
 }
 
+/** `limit` and `offset` of a paged list. */
+function pageParams(c: Context): { limit: number; offset: number } {
+  return {
+    limit: intParam(c, "limit", PAGE_LIMIT_DEFAULT, 1, PAGE_LIMIT_MAX),
+    offset: intParam(c, "offset", 0, 0, PAGE_OFFSET_MAX),
+  };
+}
+
 /** The address in its canonical form and its type; a 400 naming what is wrong otherwise. */
 function validAddress(raw: string, network: NetworkName): { address: string; type: AddressType } {
   const check = checkAddress(raw, network);
@@ -221,8 +229,7 @@ export function createApp(options: MinerApiOptions): Hono {
 
   app.get("/api/v1/miners/:address/workers", async (c) => {
     const { address } = validAddress(c.req.param("address"), network);
-    const limit = intParam(c, "limit", PAGE_LIMIT_DEFAULT, 1, PAGE_LIMIT_MAX);
-    const offset = intParam(c, "offset", 0, 0, PAGE_OFFSET_MAX);
+    const { limit, offset } = pageParams(c);
     const got = await addressData(address);
     const page = workerPage(got.value, limit, offset);
     return answer(c, 200, {
@@ -238,8 +245,7 @@ export function createApp(options: MinerApiOptions): Hono {
 
   app.get("/api/v1/miners/:address/blocks", async (c) => {
     const { address } = validAddress(c.req.param("address"), network);
-    const limit = intParam(c, "limit", PAGE_LIMIT_DEFAULT, 1, PAGE_LIMIT_MAX);
-    const offset = intParam(c, "offset", 0, 0, PAGE_OFFSET_MAX);
+    const { limit, offset } = pageParams(c);
     const got = await fromCache(`blocks ${address} ${limit} ${offset}`, async () => ({
       at: now(),
       page: await blockPage(sql, address, limit, offset),
