@@ -45,23 +45,24 @@ const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"
 
 /** A CA certificate and key in dir (`<name>.pem`, `<name>.key`). */
 export async function makeCa(dir: string, name = "relay-ca", days = 3650): Promise<KeyPair> {
+  return await selfSigned(dir, name, days, [
+    "basicConstraints=critical,CA:TRUE",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+}
+
+/** A new P-256 key and a self-signed certificate for it with `extensions`. */
+async function selfSigned(
+  dir: string,
+  name: string,
+  days: number,
+  extensions: string[],
+): Promise<KeyPair> {
   const pair = { cert: `${dir}/${name}.pem`, key: `${dir}/${name}.key` };
   await openssl([
-    "req",
-    "-x509",
-    ...EC_KEY,
-    "-keyout",
-    pair.key,
-    "-out",
-    pair.cert,
-    "-days",
-    String(days),
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
+    ...["req", "-x509", ...EC_KEY, "-keyout", pair.key, "-out", pair.cert],
+    ...["-days", String(days), "-subj", `/CN=${name}`],
+    ...extensions.flatMap((e) => ["-addext", e]),
   ]);
   return pair;
 }
@@ -115,23 +116,7 @@ export async function makeSelfSigned(
   name = "relay-primary-self",
   o: ServerCertOptions = {},
 ): Promise<KeyPair> {
-  const pair = { cert: `${dir}/${name}.pem`, key: `${dir}/${name}.key` };
-  await openssl([
-    "req",
-    "-x509",
-    ...EC_KEY,
-    "-keyout",
-    pair.key,
-    "-out",
-    pair.cert,
-    "-days",
-    String(o.days ?? 825),
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    `subjectAltName=${altNames(o)}`,
-  ]);
-  return pair;
+  return await selfSigned(dir, name, o.days ?? 825, [`subjectAltName=${altNames(o)}`]);
 }
 
 /** Hex SHA-256 of the certificate's SubjectPublicKeyInfo (DER): a `pin_sha256` entry. */
