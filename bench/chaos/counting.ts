@@ -56,6 +56,9 @@ interface PgBoot {
   newest: number;
 }
 
+/** One boot's PostgreSQL count, as count() combines it with Redis's. */
+type PgBootCount = Pick<PgBoot, "pool_instance" | "lo" | "hi"> & { count: StoreCount };
+
 function storeCount(
   minSeq: number,
   maxSeq: number,
@@ -209,7 +212,7 @@ export class StoreCounter {
   }
 
   /** Every boot and seq in one scan: the last count, once nothing is in flight. */
-  async #pgFullCount(): Promise<Map<string, PgBoot & { count: StoreCount }>> {
+  async #pgFullCount(): Promise<Map<string, PgBootCount>> {
     const rows = await this.sql<
       { pool_instance: string; boot_id: string; n: number; d: number; lo: number; hi: number }[]
     >`
@@ -218,7 +221,6 @@ export class StoreCounter {
       from events group by pool_instance, boot_id`;
     return new Map(rows.map((r) => [r.boot_id, {
       ...r,
-      newest: 0,
       count: { ...storeCount(r.lo, r.hi, r.n, r.d), maxSeq: r.hi },
     }]));
   }
@@ -231,7 +233,7 @@ export class StoreCounter {
    * call (`full`: every seq, for the last count, once nothing is in flight).
    */
   async count(full = false): Promise<BootCount[]> {
-    const pg = full ? await this.#pgFullCount() : new Map(
+    const pg: Map<string, PgBootCount> = full ? await this.#pgFullCount() : new Map(
       await Promise.all(
         (await this.#pgBoots()).map(async (b) => {
           const count = await this.#pgCount(b, this.#watermark.get(b.boot_id) ?? -1);
