@@ -91,24 +91,32 @@ export function summarize(data: AddressData): AddressSummary | undefined {
 /** One worker; undefined when it has no share stored. */
 export function workerStats(data: AddressData, worker: string): ShareStats | undefined {
   const groups = data.groups.filter((g) => g.worker === worker);
-  if (groups.length === 0) return undefined;
+  return groups.length === 0 ? undefined : foldWorker(data, worker, groups);
+}
+
+function foldWorker(data: AddressData, worker: string, groups: ShareGroup[]): ShareStats {
   const best = data.best.get(worker);
   return fold(groups, best ? [best] : [], data.blocks.get(worker) ?? 0);
 }
 
-/** One page of the address's workers, by name (code-point order). */
+/** One page of the address's workers, by name (code-point order); the groups are split once. */
 export function workerPage(
   data: AddressData,
   limit: number,
   offset: number,
 ): Page<ShareStats & { worker: string }> {
-  const names = [...new Set(data.groups.map((g) => g.worker))]
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const byWorker = new Map<string, ShareGroup[]>();
+  for (const g of data.groups) {
+    const groups = byWorker.get(g.worker);
+    if (groups) groups.push(g);
+    else byWorker.set(g.worker, [g]);
+  }
+  const names = [...byWorker.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return {
     total: names.length,
     items: names.slice(offset, offset + limit).map((worker) => ({
       worker,
-      ...workerStats(data, worker)!,
+      ...foldWorker(data, worker, byWorker.get(worker)!),
     })),
   };
 }
